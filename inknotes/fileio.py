@@ -1,0 +1,66 @@
+"""Files are written to a temp file in the target folder, then moved into place with
+``os.replace``: a reader never sees a half-written file, a failure leaves nothing behind."""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+from .errors import OutputError
+
+
+def _sentence(exc: OSError, path: Path) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "The disk is full; free some space and try again."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "Cannot write here (permission denied or read-only); choose another output folder."
+    return f"Cannot write the file ({exc.strerror or exc})."
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """Open a temp file next to ``path``; on success it replaces ``path`` atomically."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise OutputError(_sentence(e, path), path) from e
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        _unlink_quietly(tmp)
+        raise OutputError(_sentence(e, path), path) from e
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def check_writable_dir(folder: str | Path) -> Path:
+    """Create ``folder`` if needed and prove we can write there, before any work starts."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".inknotes-write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise OutputError(_sentence(e, folder) if e.errno != errno.ENOTDIR
+                          else "The output path is a file, not a folder.", folder) from e
+    return folder
+
+
+def _unlink_quietly(p: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(p)

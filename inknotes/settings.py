@@ -1,0 +1,77 @@
+"""User settings persisted as JSON in the user's config folder (platformdirs).
+
+Unknown keys are kept, a damaged file falls back to defaults (and is left for the user).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .fileio import write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+APP = "inknotes"
+DEFAULTS: dict[str, Any] = {
+    "engine": "tracer",           # tracer | inksight
+    "inksight_model": None,       # folder of the InkSight SavedModel, set by `inknotes model add`
+    "inksight_mode": "vanilla",   # vanilla | text | recognize
+    "watch_enabled": False,
+    "watch_folder": None,
+    "export_folder": None,
+    "theme": "system",            # system | light | dark
+    "last_library": None,
+}
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("INKNOTES_CONFIG_DIR") or platformdirs.user_config_dir(APP))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("INKNOTES_DATA_DIR") or platformdirs.user_data_dir(APP))
+
+
+def log_dir() -> Path:
+    return Path(os.environ.get("INKNOTES_LOG_DIR") or platformdirs.user_log_dir(APP))
+
+
+def default_library_path() -> Path:
+    return data_dir() / "Notes.inknotes"
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+def load() -> dict[str, Any]:
+    """Settings merged over the defaults."""
+    out = dict(DEFAULTS)
+    p = settings_path()
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            out.update(data)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as e:
+        log.warning("settings file %s unreadable (%s); using defaults", p, e)
+    return out
+
+
+def save(values: dict[str, Any]) -> None:
+    p = settings_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(p, json.dumps(values, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def update(**changes: Any) -> dict[str, Any]:
+    values = load()
+    values.update(changes)
+    save(values)
+    return values
