@@ -6,9 +6,9 @@ increasing across a page in drawing order.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class Stroke:
 
     @classmethod
     def from_points(cls, points: np.ndarray, width: float | np.ndarray = 2.0,
-                    color: str = DEFAULT_COLOR, t0: float = 0.0) -> "Stroke":
+                    color: str = DEFAULT_COLOR, t0: float = 0.0) -> Stroke:
         """A stroke whose times follow the synthetic pen speed from ``t0``."""
         pts = np.asarray(points, np.float32).reshape(-1, 2)
         w = np.broadcast_to(np.asarray(width, np.float32), (len(pts),)).copy()
@@ -64,18 +64,18 @@ class Stroke:
         mn, mx = self.points.min(0), self.points.max(0)
         return (float(mn[0]) - r, float(mn[1]) - r, float(mx[0]) + r, float(mx[1]) + r)
 
-    def with_color(self, color: str) -> "Stroke":
+    def with_color(self, color: str) -> Stroke:
         return replace(self, color=color)
 
-    def transformed(self, fn: Callable[[np.ndarray], np.ndarray], width_scale: float = 1.0) -> "Stroke":
+    def transformed(self, fn: Callable[[np.ndarray], np.ndarray], width_scale: float = 1.0) -> Stroke:
         """Map points through ``fn((N,2)) -> (N,2)``; widths scale by ``width_scale``."""
         return replace(self, points=np.asarray(fn(self.points), np.float32),
                        width=self.width * np.float32(width_scale))
 
-    def translated(self, dx: float, dy: float) -> "Stroke":
+    def translated(self, dx: float, dy: float) -> Stroke:
         return replace(self, points=self.points + np.float32([dx, dy]))
 
-    def retimed(self, t0: float) -> "Stroke":
+    def retimed(self, t0: float) -> Stroke:
         """Same stroke starting at time ``t0`` with its own relative timing kept."""
         if len(self.time) == 0:
             return self

@@ -5,7 +5,8 @@ the tests that do not need them start fast.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import EngineError
 from .base import Crop, Derendered, Engine
