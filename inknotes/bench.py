@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-SAMPLE_PAGE = Path(__file__).resolve().parents[1] / "resources" / "samples" / "bench_page.png"
+SAMPLE_PAGE = Path(__file__).resolve().parents[1] / "resources" / "samples" / "bench_page.jpg"
 
 
 def run_bench(args: argparse.Namespace) -> int:
