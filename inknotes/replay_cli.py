@@ -1,0 +1,51 @@
+"""`inknotes replay`: see the drawing order the engine chose, InkSight-style."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from .cli import add_engine_arguments
+    p = sub.add_parser("replay", help="show stroke order as a coloured PNG and an animation",
+                       description="Convert IMAGE (or read --inkml FILE) and draw its strokes coloured by "
+                                   "drawing order (rainbow across strokes, darker to lighter within a "
+                                   "stroke) over the dimmed photo: OUT.png plus an animated OUT.gif.")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--inkml", metavar="FILE", help="draw these strokes instead of converting IMAGE")
+    p.add_argument("-o", "--output", metavar="OUT", help="output name without extension "
+                   "(default: <image stem>.replay next to the current folder)")
+    p.add_argument("--animation", choices=["gif", "apng", "none"], default="gif",
+                   help="animated format (default gif)")
+    p.add_argument("--frames", type=int, default=60, help="animation frames (default 60)")
+    add_engine_arguments(p)
+    p.set_defaults(func=cmd_replay)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from . import imaging
+    from .cli import engine_options, report, resolve_engine_name
+    from .errors import InknotesError
+    from .replay import render_animation, render_png
+    try:
+        page = imaging.load_pages(args.image)[0]
+        h, w = page.rgb.shape[:2]
+        if args.inkml:
+            from .formats import read_inkml
+            strokes = read_inkml(Path(args.inkml)).strokes
+        else:
+            from .derender import get_engine
+            from .pipeline import convert_page
+            engine = get_engine(resolve_engine_name(args), **engine_options(args))
+            strokes = convert_page(page, engine).strokes
+        base = Path(args.output) if args.output else Path(f"{Path(args.image).stem}.replay")
+        png = render_png(strokes, (w, h), page.rgb, base.with_suffix(".png"))
+        print(png)
+        if args.animation != "none":
+            ext = ".gif" if args.animation == "gif" else ".apng"
+            anim = render_animation(strokes, (w, h), page.rgb, base.with_suffix(ext), frames=args.frames)
+            print(anim)
+    except InknotesError as e:
+        report(e.path or args.image, e.message)
+        return 1
+    return 0
