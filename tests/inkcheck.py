@@ -1,0 +1,43 @@
+"""A tiny, independent ink scorer for tests (the evaluation tools live outside the repo)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+
+def read_traces(path: str | Path) -> list[np.ndarray]:
+    """X, Y of every <trace> in document order (first two channels)."""
+    text = Path(path).read_text()
+    out = []
+    for body in re.findall(r"<trace[^>]*>(.*?)</trace>", text, re.S):
+        pts = [[float(v) for v in p.split()[:2]] for p in body.strip().split(",") if p.strip()]
+        if pts:
+            out.append(np.array(pts))
+    return out
+
+
+def _sample(strokes: list[np.ndarray]) -> np.ndarray:
+    pts = []
+    for s in strokes:
+        s = np.asarray(s, float).reshape(-1, 2)
+        if len(s) == 1:
+            pts.append(s)
+            continue
+        seg = np.linalg.norm(np.diff(s, axis=0), axis=1)
+        arc = np.r_[0, np.cumsum(seg)]
+        t = np.linspace(0, arc[-1], max(2, int(arc[-1]) + 1))
+        pts.append(np.c_[np.interp(t, arc, s[:, 0]), np.interp(t, arc, s[:, 1])])
+    return np.concatenate(pts) if pts else np.zeros((0, 2))
+
+
+def f1(pred: list[np.ndarray], truth: list[np.ndarray], tol: float) -> float:
+    """Share of predicted ink near true ink and of true ink near predicted ink, combined."""
+    P, G = _sample(pred), _sample(truth)
+    if len(P) == 0 or len(G) == 0:
+        return 0.0
+    prec = float((cKDTree(G).query(P)[0] <= tol).mean())
+    rec = float((cKDTree(P).query(G)[0] <= tol).mean())
+    return 2 * prec * rec / (prec + rec) if prec + rec else 0.0

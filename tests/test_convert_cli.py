@@ -1,0 +1,130 @@
+"""`inknotes convert` end to end: real images, real Tesseract, real files out, bad input handled."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inknotes.cli import main
+from tests.inkcheck import f1, read_traces
+
+FIX = Path(__file__).parent / "fixtures" / "convert"
+
+
+def run(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+def test_line_to_every_format(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["convert", str(FIX / "line_scan.png"), "-o", str(out), "-f", "inkml,pdf,svg,png,xopp"]
+    code, err = run(args, capsys)
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"line_scan.{e}" for e in sorted(["inkml", "pdf", "svg", "png", "xopp"])]
+    traces = read_traces(out / "line_scan.inkml")
+    truth = read_traces(FIX / "line_scan.gt.inkml")
+    assert f1(traces, truth, tol=3.5) >= 0.9
+    # a person's line is a few dozen strokes, not hundreds of skeleton fragments
+    assert len(traces) <= 3 * len(truth)
+    with Image.open(out / "line_scan.png") as im, Image.open(FIX / "line_scan.png") as src:
+        assert im.size == src.size
+
+
+@pytest.mark.parametrize("name", ["line_ruled", "word_photo"])
+def test_ruled_and_photo_quality_floor(tmp_path, capsys, name):
+    code, err = run(["convert", str(FIX / f"{name}.png"), "-o", str(tmp_path)], capsys)
+    assert code == 0, err
+    pred = read_traces(tmp_path / f"{name}.inkml")
+    truth = read_traces(FIX / f"{name}.gt.inkml")
+    assert f1(pred, truth, tol=3.5) >= 0.85
+    # ruled lines traced would add long horizontal ink: total length stays close to the truth
+    plen = sum(np.linalg.norm(np.diff(p, axis=0), axis=1).sum() for p in pred)
+    glen = sum(np.linalg.norm(np.diff(g, axis=0), axis=1).sum() for g in truth)
+    assert 0.8 <= plen / glen <= 1.3
+
+
+def _bad_files(folder: Path) -> dict[str, Path]:
+    folder.mkdir()
+    files = {}
+    files["empty"] = folder / "empty.jpg"
+    files["empty"].write_bytes(b"")
+    good = (FIX / "word_photo.png").read_bytes()
+    files["truncated"] = folder / "truncated.png"
+    files["truncated"].write_bytes(good[: len(good) // 3])
+    files["text"] = folder / "notes.png"
+    files["text"].write_text("this is not an image\n")
+    files["white"] = folder / "white.png"
+    Image.new("RGB", (400, 300), "white").save(files["white"])
+    files["tiny"] = folder / "tiny.png"
+    Image.new("RGB", (1, 1), "black").save(files["tiny"])
+    return files
+
+
+def test_bad_inputs_each_get_one_sentence_and_good_ones_still_convert(tmp_path, capsys):
+    bad = _bad_files(tmp_path / "in")
+    out = tmp_path / "out"
+    args = ["convert", *map(str, bad.values()), str(FIX / "word_photo.png"), "-o", str(out),
+            "-f", "inkml,pdf"]
+    code, err = run(args, capsys)
+    assert code == 1
+    lines = [ln for ln in err.splitlines() if ln.startswith("inknotes: ") and "converted" not in ln]
+    for p in bad.values():
+        hits = [ln for ln in lines if str(p) in ln]
+        assert len(hits) == 1, (p, err)
+        assert hits[0].rstrip().endswith("."), hits[0]  # a sentence, not a traceback
+    assert "Traceback" not in err
+    assert sorted(x.name for x in out.iterdir()) == ["word_photo.inkml", "word_photo.pdf"]
+
+
+def test_unwritable_output_is_reported_before_work(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    code, err = run(["convert", str(FIX / "word_photo.png"), "-o", str(blocker / "sub")], capsys)
+    assert code == 2
+    assert "inknotes:" in err and "converted" not in err
+
+
+def test_missing_input_and_unknown_format(tmp_path, capsys):
+    code, err = run(["convert", str(tmp_path / "nope.jpg"), "-o", str(tmp_path)], capsys)
+    assert code == 1 and "No such file" in err
+    code, err = run(["convert", str(FIX / "word_photo.png"), "-o", str(tmp_path), "-f", "docx"], capsys)
+    assert code == 2 and "docx" in err
+
+
+def test_multipage_tiff_and_folder_input(tmp_path, capsys):
+    src = tmp_path / "scans" / "deep"
+    src.mkdir(parents=True)
+    pages = [Image.open(FIX / name).convert("RGB") for name in ("word_photo.png", "line_scan.png")]
+    pages[0].save(src / "both.tif", save_all=True, append_images=pages[1:])
+    out = tmp_path / "out"
+    code, err = run(["convert", str(tmp_path / "scans"), "-o", str(out), "-j", "2"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["both-p1.inkml", "both-p2.inkml"]
+    assert len(read_traces(out / "both-p2.inkml")) > len(read_traces(out / "both-p1.inkml"))
+
+
+def test_parallel_jobs_give_the_same_result(tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    inputs = [str(FIX / "word_photo.png"), str(FIX / "line_ruled.png")]
+    assert run(["convert", *inputs, "-o", str(a)], capsys)[0] == 0
+    assert run(["convert", *inputs, "-o", str(b), "--jobs", "2"], capsys)[0] == 0
+    for name in ["word_photo.inkml", "line_ruled.inkml"]:
+        assert (a / name).read_text() == (b / name).read_text()
+
+
+def test_help_is_fast_and_does_not_load_tensorflow():
+    code = ("import sys; from inknotes.cli import build_parser; build_parser().format_help(); "
+            "print('tensorflow' in sys.modules, 'PySide6' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["False", "False"], out.stderr
+    helptext = subprocess.run([sys.executable, "-m", "inknotes.cli", "--help"], capture_output=True,
+                              text=True, timeout=60).stdout
+    for command in ["convert", "import", "export", "search", "watch", "bench", "gui"]:
+        assert command in helptext
