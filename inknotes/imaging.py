@@ -1,0 +1,322 @@
+"""Image loading, validation, page geometry and the ink mask.
+
+Loading refuses bad inputs with one sentence before any expensive work (decompression bombs
+are caught from the header). ``prepare`` flattens the page: perspective correction for camera
+photos that clearly show a sheet, illumination flattening, and an ink mask that hugs the pen
+and leaves out paper texture, ruled / margin lines and noise.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
+
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+MAX_PIXELS: int = 120_000_000
+"""Largest image (width * height) we decode; bigger files are refused from the header."""
+MIN_SIDE = 8
+ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "BMP", "WEBP", "GIF"}
+
+# Pillow's own bomb guard is tied to our documented limit (it raises above twice this).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+@dataclass
+class LoadedPage:
+    rgb: np.ndarray  # (H, W, 3) uint8, EXIF orientation already applied
+    source: Path
+    page_index: int  # 0-based
+    page_count: int  # pages in the file (multi-page TIFF)
+    dpi: float | None  # from the file when present
+
+
+@dataclass
+class PreparedPage:
+    rgb: np.ndarray  # (h, w, 3) uint8 flattened page
+    gray: np.ndarray  # (h, w) uint8 illumination-flattened grey, ink dark on white
+    mask: np.ndarray  # (h, w) bool, True = ink
+    homography: np.ndarray  # 3x3 float64, prepared (x, y) -> original (x, y)
+    pen_width: float  # median pen width in pixels, 0 when no ink
+
+
+# ----------------------------------------------------------------------------- loading
+
+_DAMAGED = "The image file is damaged or incomplete (truncated or corrupt); re-export or re-scan it."
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError("The file does not exist.", path)
+    if path.is_dir():
+        raise InputError("This is a folder, not an image file; choose the image files inside it.", path)
+    if not os.access(path, os.R_OK):
+        raise InputError("The file cannot be read (permission denied); check its permissions.", path)
+    if path.stat().st_size == 0:
+        raise InputError("The file is empty (0 bytes).", path)
+
+
+def _open(path: Path) -> Image.Image:
+    """Open from content (not extension), verify, and reopen; header checks before decoding."""
+    try:
+        with Image.open(path) as probe:
+            fmt = probe.format
+            w, h = probe.size
+            animated = fmt in ("GIF", "WEBP", "PNG") and getattr(probe, "n_frames", 1) > 1
+            if fmt in ALLOWED_FORMATS and not animated and w * h <= MAX_PIXELS:
+                probe.verify()
+    except PermissionError as e:
+        raise InputError("The file cannot be read (permission denied); check its permissions.", path) from e
+    except UnidentifiedImageError as e:
+        raise InputError("The file is not an image in a supported format "
+                         "(JPEG, PNG, TIFF, BMP or WebP).", path) from e
+    except Image.DecompressionBombError as e:
+        raise InputError(f"The image is too large to process (limit {MAX_PIXELS:,} pixels); "
+                         "scale it down first.", path) from e
+    except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for corrupt data
+        log.debug("verify failed for %s", path, exc_info=True)
+        raise InputError(_DAMAGED, path) from e
+    if fmt not in ALLOWED_FORMATS:
+        raise InputError(f"The image format {fmt} is not supported; use JPEG, PNG, TIFF, BMP or WebP.", path)
+    if animated:
+        raise InputError("The image is animated; save a single still frame as PNG or JPEG.", path)
+    if w * h > MAX_PIXELS:
+        raise InputError(f"The image is too large to process ({w}x{h}; limit {MAX_PIXELS:,} pixels); "
+                         "scale it down first.", path)
+    if min(w, h) < MIN_SIDE:
+        raise InputError(f"The image is too small ({w}x{h} pixels; at least {MIN_SIDE} per side).", path)
+    try:
+        return Image.open(path)
+    except Exception as e:  # noqa: BLE001
+        raise InputError(_DAMAGED, path) from e
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """Any mode (16-bit, float, CMYK, palette, alpha, 1-bit) -> RGB uint8; alpha composited on white."""
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        a = np.asarray(im).astype(np.float64)
+        if mode == "F":
+            top = 1.0 if a.max(initial=0) <= 1.0 else (255.0 if a.max(initial=0) <= 255 else a.max())
+        elif mode.startswith("I;16") or a.max(initial=0) > 255:
+            top = 65535.0
+        else:
+            top = 255.0
+        g = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(g[..., None], 3, axis=2)
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info) \
+        or (mode in ("L", "RGB") and "transparency" in im.info)
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
+
+
+def _dpi(im: Image.Image) -> float | None:
+    d = im.info.get("dpi")
+    try:
+        v = float(d[0]) if isinstance(d, (tuple, list)) else float(d) if d else 0.0
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) and v > 1.0 else None
+
+
+def load_pages(path: str | Path) -> list[LoadedPage]:
+    """Every page of an image file as RGB uint8, or InputError with one sentence naming the problem."""
+    path = Path(path)
+    _check_path(path)
+    im = _open(path)
+    pages: list[LoadedPage] = []
+    try:
+        with im:
+            count = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+            frames = ImageSequence.Iterator(im) if count > 1 else [im]
+            for i, frame in enumerate(frames):
+                w, h = frame.size
+                if w * h > MAX_PIXELS or min(w, h) < MIN_SIDE:
+                    raise InputError(f"Page {i + 1} has an unusable size ({w}x{h} pixels).", path)
+                frame.load()
+                dpi = _dpi(frame)
+                upright = ImageOps.exif_transpose(frame)
+                rgb = np.ascontiguousarray(_to_rgb(upright if upright is not None else frame))
+                pages.append(LoadedPage(rgb=rgb, source=path, page_index=i, page_count=count, dpi=dpi))
+    except InputError:
+        raise
+    except MemoryError as e:
+        raise InputError("There is not enough memory to open this image; scale it down first.", path) from e
+    except Exception as e:  # noqa: BLE001 - truncated data shows up only on load
+        log.debug("decode failed for %s", path, exc_info=True)
+        raise InputError(_DAMAGED, path) from e
+    return pages
+
+
+# ----------------------------------------------------------------------------- page geometry
+
+def _order_corners(q: np.ndarray) -> np.ndarray:
+    """Top-left, top-right, bottom-right, bottom-left."""
+    s, d = q.sum(1), np.diff(q, axis=1).ravel()
+    return np.array([q[np.argmin(s)], q[np.argmin(d)], q[np.argmax(s)], q[np.argmax(d)]], np.float32)
+
+
+def find_page_quad(rgb: np.ndarray) -> np.ndarray | None:
+    """Corners (4, 2) of a sheet clearly visible in a camera photo, else None (scans, crops).
+
+    Conservative: the quadrilateral must be convex, cover 20-95 % of the frame, keep clear of
+    the frame border on at least two sides, and be clearly brighter than what surrounds it.
+    """
+    h, w = rgb.shape[:2]
+    scale = 600.0 / max(h, w)
+    small = cv2.resize(rgb, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA) \
+        if scale < 1 else rgb
+    sh, sw = small.shape[:2]
+    g = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+    _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bw = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    contours, _ = cv2.findContours(bw, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    c = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(c)
+    if not 0.2 * sh * sw <= area <= 0.95 * sh * sw:
+        return None
+    hull = cv2.convexHull(c)
+    quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2)
+    if len(quad) != 4 or not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
+        return None
+    if cv2.contourArea(quad) < 0.9 * cv2.contourArea(hull):
+        return None
+    m = 3
+    free_sides = sum([quad[:, 0].min() > m, quad[:, 1].min() > m,
+                      quad[:, 0].max() < sw - 1 - m, quad[:, 1].max() < sh - 1 - m])
+    if free_sides < 2:
+        return None
+    inside = np.zeros((sh, sw), np.uint8)
+    cv2.fillConvexPoly(inside, quad.astype(np.int32), 1)
+    ring = cv2.dilate(inside, np.ones((25, 25), np.uint8)) & (1 - inside)
+    if ring.sum() < 50 or np.median(g[inside > 0]) - np.median(g[ring > 0]) < 40:
+        return None
+    return _order_corners(quad.astype(np.float32) / scale)
+
+
+def _warp(rgb: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    tl, tr, br, bl = quad
+    W = int(round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))))
+    H = int(round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))))
+    dst = np.array([[0, 0], [W - 1, 0], [W - 1, H - 1], [0, H - 1]], np.float32)
+    fwd = cv2.getPerspectiveTransform(quad, dst)
+    flat = cv2.warpPerspective(rgb, fwd, (W, H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return flat, cv2.getPerspectiveTransform(dst, quad).astype(np.float64)
+
+
+# ----------------------------------------------------------------------------- illumination and ink
+
+def _background(gray: np.ndarray, radius: int) -> np.ndarray:
+    """Paper brightness everywhere: a grey closing (removes dark ink) then a median, at low resolution."""
+    h, w = gray.shape
+    f = max(1, radius // 6)
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else gray
+    k = max(3, (2 * radius // f) | 1)
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    bg = cv2.medianBlur(bg, min(k, 255) if min(k, 255) % 2 else min(k, 255) - 1)
+    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR) if f > 1 else bg
+
+
+def _remove_rules(mask: np.ndarray, thin: float) -> np.ndarray:
+    """Drop long, thin, straight horizontal/vertical lines (rules, margins, grids), keeping ink that crosses them."""
+    h, w = mask.shape
+    m8 = mask.astype(np.uint8)
+    rules = np.zeros_like(m8)
+    for axis in (0, 1):  # 0: horizontal lines, 1: vertical lines
+        span = w if axis == 0 else h
+        length = max(25, span // 12)
+        bridge = np.ones((3, 1) if axis == 0 else (1, 3), np.uint8)
+        kern = np.ones((1, length) if axis == 0 else (length, 1), np.uint8)
+        lines = cv2.morphologyEx(cv2.dilate(m8, bridge), cv2.MORPH_OPEN, kern) & m8
+        if not lines.any():
+            continue
+        n, lab, st, _ = cv2.connectedComponentsWithStats(cv2.dilate(lines, np.ones((3, 3), np.uint8)))
+        extent = st[:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT]
+        keep = np.zeros(n, bool)
+        keep[1:] = extent[1:] >= 0.45 * span
+        # rules are thin: their area per unit length is below the ink's pen width
+        thick = st[:, cv2.CC_STAT_AREA] / np.maximum(extent, 1)
+        keep &= thick <= max(3.0, thin + 2.0)
+        if keep.any():
+            rules |= (lines & keep[lab].astype(np.uint8))
+    if not rules.any():
+        return mask
+    rest = m8 & (1 - rules)
+    # a stroke crossing a rule continues on the other side: restore the rule pixels directly above/below it
+    back = cv2.dilate(rest, np.ones((5, 1), np.uint8)) | cv2.dilate(rest, np.ones((1, 5), np.uint8))
+    horiz_rule = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((1, 9), np.uint8))
+    restore = rules & np.where(horiz_rule > 0, cv2.dilate(rest, np.ones((5, 1), np.uint8)),
+                               cv2.dilate(rest, np.ones((1, 5), np.uint8)))
+    del back
+    return (rest | restore).astype(bool)
+
+
+def pen_width_of(mask: np.ndarray) -> float:
+    """Median stroke width: twice the distance to the paper, sampled on the skeleton."""
+    if not mask.any():
+        return 0.0
+    from skimage.morphology import skeletonize
+
+    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    sk = skeletonize(mask)
+    v = dt[sk]
+    return float(2.0 * np.median(v) - 1.0) if v.size else 0.0
+
+
+def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Boolean ink mask from an illumination-flattened grey image, and the pen width."""
+    from skimage.filters import apply_hysteresis_threshold, threshold_otsu
+
+    dark = 255.0 - cv2.GaussianBlur(gray, (0, 0), 0.8).astype(np.float32)  # 0 = paper
+    noise = float(np.median(np.abs(dark - np.median(dark)))) * 1.4826 + 1.0
+    cand = dark > max(6.0 * noise, 25.0)
+    if cand.sum() < 10:
+        return np.zeros(gray.shape, bool), 0.0
+    level = float(np.percentile(dark[cand], 90))  # typical full ink darkness
+    otsu = float(threshold_otsu(dark[dark > 3 * noise])) if (dark > 3 * noise).sum() > 10 else level / 2
+    high = max(0.5 * level, min(otsu, 0.6 * level), 5.0 * noise)
+    low = max(0.4 * level, 3.5 * noise)
+    low = min(low, high)
+    mask = apply_hysteresis_threshold(dark, low, high)
+    pw = pen_width_of(mask)
+    mask = _remove_rules(mask, pw)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    small = st[:, cv2.CC_STAT_AREA] < max(4.0, 0.6 * pw * pw)
+    small[0] = False
+    if small.any():
+        mask &= ~small[lab]
+    return mask, pen_width_of(mask)
+
+
+def prepare(page: LoadedPage) -> PreparedPage:
+    """Flatten the page (perspective, illumination) and find its ink."""
+    rgb = page.rgb
+    if rgb.size == 0 or int(rgb.max()) - int(rgb.min()) < 8:
+        what = "entirely dark" if rgb.size and rgb.max() < 40 else "blank (a single uniform colour)"
+        raise InputError(f"The image is {what}; there is no handwriting to convert.", page.source)
+    homography = np.eye(3)
+    quad = find_page_quad(rgb)
+    if quad is not None:
+        rgb, homography = _warp(rgb, quad)
+        log.info("%s: page corners found, perspective corrected", page.source)
+    # per-pixel darkest channel keeps coloured ink dark while tinted paper stays bright
+    lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    g = np.minimum(lum, rgb.min(axis=2))
+    radius = int(np.clip(min(g.shape) / 15, 12, 60))
+    bg = _background(g, radius).astype(np.float32)
+    gray = np.clip(g.astype(np.float32) / np.maximum(bg, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    mask, pw = ink_mask(gray)
+    return PreparedPage(rgb=rgb, gray=gray, mask=mask, homography=homography, pen_width=pw)
