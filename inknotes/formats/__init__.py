@@ -42,12 +42,6 @@ def _module(fmt: str):
     return importlib.import_module(f"{__name__}.{fmt}")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def emit(data: bytes, target: str | Path | IO[bytes]) -> None:
     """Write ``data`` to an open binary file, or atomically to a path."""
     if hasattr(target, "write"):
@@ -56,9 +50,10 @@ def emit(data: bytes, target: str | Path | IO[bytes]) -> None:
     path = Path(target)
     with atomic_write(path, "wb") as f:
         f.write(data)
-        # temp files are created private (0600); exports get the usual umask permissions
-        with contextlib.suppress(OSError):
-            os.fchmod(f.fileno(), 0o666 & ~_umask())
+        # temp files are created private (0600); exports are ordinary readable files
+        # (os.umask is process-wide and not thread-safe, so a fixed 0644)
+        with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
+            os.fchmod(f.fileno(), 0o644)
 
 
 def write_page(page: PageResult, fmt: str, path: Path, *, background: bool = False,

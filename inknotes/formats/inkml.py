@@ -8,6 +8,7 @@ Reading refuses DTDs, so external entities and entity bombs never expand."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import IO
 
@@ -223,7 +224,7 @@ def read(path: str | Path) -> PageResult:
 
     strokes: list[Stroke] = []
     ids: dict[str, int] = {}
-    words: list[Word] = []
+    words: list[tuple[str, Word]] = []  # (xml:id, word): ids "w<N>" restore the word order
     t_next = 0.0
 
     def walk(el, group: list[int] | None) -> None:
@@ -254,16 +255,19 @@ def read(path: str | Path) -> PageResult:
                 if "transcription" in notes:
                     members: list[int] = []
                     walk(child, members)
-                    words.append(_word_from(notes, members))
+                    words.append((child.get(XML_ID) or "", _word_from(notes, members)))
                     if group is not None:
                         group.extend(members)
                 else:
                     walk(child, group)
             elif tag == "traceView" and "transcription" in _notes(child):
                 refs = [ids.get(v.get("traceDataRef") or "") for v in child if _local(v.tag) == "traceView"]
-                words.append(_word_from(_notes(child), [r for r in refs if r is not None]))
+                words.append((child.get(XML_ID) or "",
+                              _word_from(_notes(child), [r for r in refs if r is not None])))
 
     walk(root, None)
+    if all(re.fullmatch(r"w\d+", wid) for wid, _ in words):
+        words.sort(key=lambda item: int(item[0][1:]))
     notes = _notes(root)
     try:
         w, h = (int(v) for v in notes.get("inknotes:size", "").split())
@@ -278,7 +282,7 @@ def read(path: str | Path) -> PageResult:
     except ValueError:
         index, count = 0, 1
     src = notes.get("inknotes:source")
-    return PageResult(size=(w, h), strokes=strokes, words=words, dpi=dpi,
+    return PageResult(size=(w, h), strokes=strokes, words=[wd for _, wd in words], dpi=dpi,
                       source=Path(src) if src else path, page_index=index, page_count=count,
                       engine=notes.get("inknotes:engine", ""))
 
