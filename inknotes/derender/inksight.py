@@ -171,6 +171,8 @@ def _tensorflow() -> _Runtime:
                 device = "/GPU:0"
             except Exception as e:
                 log.warning("GPU initialisation failed; running InkSight on the CPU", exc_info=True)
+                with contextlib.suppress(Exception):  # keep TF off the broken GPU where it still can
+                    tf.config.set_visible_devices([], "GPU")
                 notice = (f"The GPU could not be initialised ({type(e).__name__}); InkSight runs on the "
                           "CPU, which is much slower.")
         log.info("TensorFlow %s; InkSight runs on %s", tf.__version__, device)
