@@ -30,6 +30,7 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     except OSError as e:
         raise OutputError(_sentence(e, path), path) from e
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets normal permissions
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -60,6 +61,12 @@ def check_writable_dir(folder: str | Path) -> Path:
         raise OutputError(_sentence(e, folder) if e.errno != errno.ENOTDIR
                           else "The output path is a file, not a folder.", folder) from e
     return folder
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _unlink_quietly(p: str) -> None:
