@@ -234,8 +234,8 @@ class Watcher:
                         watcher._nominate_tree(Path(os.fsdecode(getattr(event, "dest_path", "")
                                                                 or event.src_path)))
                     return
-                if event.event_type == "deleted":
-                    return
+                if event.event_type not in ("created", "modified", "moved", "closed"):
+                    return  # opened / closed_no_write come from readers (our own hashing too)
                 dest = getattr(event, "dest_path", "") or event.src_path
                 watcher.nominate(os.fsdecode(dest))
 
@@ -303,8 +303,13 @@ class Watcher:
             p = self.folder / p
         if not self.wanted(p):
             return
+        try:
+            st = p.stat()
+            stat = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            return
         with self._lock:
-            if p in self._inflight_paths:
+            if p in self._inflight_paths or (not delay and self._settled.get(p) == stat):
                 return
             c = self._candidates.get(p)
             due = time.monotonic() + delay

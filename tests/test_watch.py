@@ -207,8 +207,9 @@ def test_symlink_to_a_file_outside_is_ignored(inbox, library, make_watcher, tmp_
     assert [Path(r.path).name for r in library.ingest_rows()] == ["real.png"]
 
 
-def test_folder_that_disappears_and_comes_back(inbox, library, make_watcher):
-    w = make_watcher()
+@pytest.mark.parametrize("poll", [False, True], ids=["native", "polling"])
+def test_folder_that_disappears_and_comes_back(inbox, library, make_watcher, poll):
+    w = make_watcher(poll=poll, poll_interval=0.2)
     (inbox / "before.png").write_bytes(page_bytes(60))
     assert w.wait_idle(30)
     shutil.rmtree(inbox)
