@@ -80,12 +80,14 @@ class Watcher:
     def __init__(self, folder: str | Path, library: Any, *, recursive: bool = False, poll: bool = False,
                  stable_seconds: float = 1.0, archive: str | Path | None = None,
                  quarantine: str | Path | None = None, max_attempts: int = 3, engine: str = "tracer",
-                 engine_options: dict | None = None, pool: Any = None, poll_interval: float = 1.0):
+                 engine_options: dict | None = None, pool: Any = None, poll_interval: float = 1.0,
+                 rescan_seconds: float = 30.0):
         self.folder = Path(folder).expanduser().absolute()
         self._root = Path(os.path.realpath(self.folder))
         self.recursive = recursive
         self.poll = poll
         self.poll_interval = poll_interval
+        self.rescan_seconds = rescan_seconds  # safety net for lost events (e.g. inotify overflow)
         self.stable_seconds = max(0.0, float(stable_seconds))
         self.max_attempts = max(1, int(max_attempts))
         self.engine_name = engine
@@ -383,11 +385,15 @@ class Watcher:
     def _loop(self) -> None:
         tick = max(0.02, min(0.1, self.stable_seconds / 4 or 0.1))
         next_folder_check = 0.0
+        next_rescan = time.monotonic() + self.rescan_seconds
         while not self._stop.is_set():
             now = time.monotonic()
             if now >= next_folder_check:
                 try:
                     self._check_folder()
+                    if now >= next_rescan and not self._folder_missing:
+                        self.scan_once()
+                        next_rescan = now + self.rescan_seconds
                 except Exception:
                     log.exception("checking the watched folder failed")
                 next_folder_check = now + max(0.25, min(1.0, self.poll_interval))

@@ -238,14 +238,15 @@ def test_watcher_killed_mid_queue_converts_every_file_exactly_once(inbox, tmp_pa
         (inbox / f"p{i:02d}.png").write_bytes(page_bytes(100 + i))
     proc = _start_cli(inbox, lib_path, log)
     try:
+        wait_for(lambda: b"watching" in log.read_bytes() or proc.poll() is not None, 60, "the watch process")
+        assert proc.poll() is None, log.read_text()
+        lib = Library.open(lib_path)
         for i in range(n // 2, n):
             (inbox / f"p{i:02d}.png").write_bytes(page_bytes(100 + i))
-        wait_for(lambda: lib_path.exists() and len(Library.open(lib_path).pages()) >= 3, 60,
-                 "the first pages from the watch process")
+        wait_for(lambda: len(lib.pages()) >= 3, 60, "the first pages from the watch process")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-    lib = Library.open(lib_path)
     assert len(lib.pages()) < n, "the kill should land mid-queue"
     proc = _start_cli(inbox, lib_path, log)
     try:
@@ -258,3 +259,11 @@ def test_watcher_killed_mid_queue_converts_every_file_exactly_once(inbox, tmp_pa
     assert len(pages) == n
     assert len({r.sha256 for r in lib.ingest_rows("done")}) == n
     assert all(r.attempts <= 2 for r in lib.ingest_rows())
+
+
+def test_cli_refuses_an_archive_inside_the_watched_folder(inbox, tmp_path, capsys):
+    from inknotes.watch_cli import main
+    rc = main([str(inbox), "--library", str(tmp_path / "l.inknotes"), "--archive", str(inbox / "done")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "archive folder is inside the watched folder" in err and str(inbox / "done") in err
