@@ -1,0 +1,367 @@
+"""The page canvas: the scan under its ink layers, zoom and pan, and a place for tools.
+
+Ink is drawn by a few batched items per layer (strokes grouped by spatial tile, then by
+pen), each cached as a device pixmap, so panning a page of 20,000 strokes is a blit and
+zooming redraws a handful of paths. The canvas never owns the truth: it re-reads the
+library after every edit.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QPinchGesture,
+)
+
+from ..ink import Stroke
+from .paths import batch, make_pen, polylines_path
+
+log = logging.getLogger(__name__)
+TILE = 768.0  # page pixels per batching tile
+SELECT_COLOR = QColor(40, 120, 255, 110)
+
+
+class BatchItem(QGraphicsItem):
+    """A set of (pen, path) pairs painted together; the unit of caching."""
+
+    def __init__(self, groups: list[tuple[QPen, QPainterPath]], parent: QGraphicsItem | None = None,
+                 cache: bool = True):
+        super().__init__(parent)
+        self.groups = groups
+        rect = QRectF()
+        for pen, path in groups:
+            r = path.controlPointRect()
+            m = pen.widthF()
+            rect = rect.united(r.adjusted(-m, -m, m, m))
+        self._rect = rect
+        if cache:
+            self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing, True)
+        painter.setBrush(Qt.NoBrush)
+        for pen, path in self.groups:
+            painter.setPen(pen)
+            painter.drawPath(path)
+
+
+class LayerItem(QGraphicsItem):
+    """An empty parent whose visibility and opacity apply to one layer's tiles."""
+
+    def boundingRect(self) -> QRectF:
+        return QRectF()
+
+    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        pass
+
+
+def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
+    rgb = np.ascontiguousarray(rgb[..., :3], np.uint8)
+    h, w = rgb.shape[:2]
+    img = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888)
+    return QPixmap.fromImage(img.copy())
+
+
+class PageCanvas(QGraphicsView):
+    """Shows one library page; hands mouse input to the current tool."""
+
+    selectionChanged = Signal(list)
+    pageShown = Signal(object)
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: Any = None):
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHints(QPainter.Antialiasing | QPainter.SmoothPixmapTransform)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.SmartViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.DontSavePainterState)
+        self.setBackgroundBrush(QColor(0x60, 0x63, 0x68))
+        self.setMouseTracking(True)
+        self.viewport().grabGesture(Qt.PinchGesture)
+        self.library: Any = None
+        self.editor: Any = None
+        self.page_id: int | None = None
+        self.page_size = (0, 0)
+        self.strokes: dict[int, Stroke] = {}
+        self.stroke_layer: dict[int, int] = {}
+        self.layers: list[Any] = []
+        self.layer_items: dict[int, LayerItem] = {}
+        self.selection: list[int] = []
+        self.active_layer_id: int | None = None
+        self.tool: Any = None
+        self._sel_item: BatchItem | None = None
+        self._sel_box: QGraphicsRectItem | None = None
+        self._image_item: QGraphicsPixmapItem | None = None
+        self._paper: QGraphicsRectItem | None = None
+        self._highlight: QGraphicsRectItem | None = None
+        self._space = False
+        self._panning: QPointF | None = None
+        self.preview = QGraphicsPathItem()
+        self.preview.setZValue(1e6)
+
+    # ---- page loading -------------------------------------------------------------------
+    def set_library(self, library: Any, editor: Any) -> None:
+        self.library, self.editor = library, editor
+        self.show_page(None)
+
+    def show_page(self, page_id: int | None) -> None:
+        """Load a page (or clear the canvas) and fit it to the window width."""
+        first = page_id != self.page_id
+        self.page_id = page_id
+        self.selection = []
+        self._highlight = None
+        self.reload()
+        if first:
+            self.fit_width()
+        self.pageShown.emit(page_id)
+
+    def reload(self) -> None:
+        """Re-read the page's layers and strokes from the library and rebuild the scene."""
+        scene = self.scene()
+        if self.preview.scene():
+            scene.removeItem(self.preview)
+        highlight = self._highlight.rect() if self._highlight is not None else None
+        scene.clear()
+        self.layer_items.clear()
+        self._sel_item = self._sel_box = self._image_item = self._paper = self._highlight = None
+        self.strokes, self.stroke_layer, self.layers = {}, {}, []
+        scene.addItem(self.preview)
+        if self.library is None or self.page_id is None:
+            scene.setSceneRect(QRectF(0, 0, 1, 1))
+            return
+        info = self.library.page_info(self.page_id)
+        w, h = int(info.width), int(info.height)
+        self.page_size = (w, h)
+        self._paper = scene.addRect(QRectF(0, 0, w, h), QPen(Qt.NoPen), QBrush(Qt.white))
+        self._paper.setZValue(-2)
+        self.layers = sorted(self.library.layers(self.page_id), key=lambda lay: lay.order)
+        by_layer: dict[int, list[Stroke]] = defaultdict(list)
+        for st in self.library.strokes(self.page_id):
+            self.strokes[st.id] = st.stroke
+            self.stroke_layer[st.id] = st.layer_id
+            by_layer[st.layer_id].append(st.stroke)
+        for z, layer in enumerate(self.layers):
+            if layer.kind == "image":
+                rgb = self.library.page_image(self.page_id)
+                if rgb is None:
+                    continue
+                item = QGraphicsPixmapItem(rgb_to_pixmap(rgb))
+                item.setTransformationMode(Qt.SmoothTransformation)
+                item.setZValue(z)
+                scene.addItem(item)
+                self._image_item = item
+                self.layer_items[layer.id] = item  # type: ignore[assignment]
+            else:
+                parent = LayerItem()
+                parent.setZValue(z)
+                scene.addItem(parent)
+                self._add_tiles(parent, by_layer.get(layer.id, []))
+                self.layer_items[layer.id] = parent
+        self.refresh_layers()
+        margin = max(w, h) * 0.05
+        scene.setSceneRect(QRectF(-margin, -margin, w + 2 * margin, h + 2 * margin))
+        self.selection = [i for i in self.selection if i in self.strokes]
+        self._draw_selection()
+        if highlight is not None:
+            self.highlight_box((highlight.x(), highlight.y(), highlight.width(), highlight.height()))
+
+    def _add_tiles(self, parent: QGraphicsItem, strokes: list[Stroke]) -> None:
+        tiles: dict[tuple[int, int], list[Stroke]] = defaultdict(list)
+        for s in strokes:
+            if len(s):
+                c = s.points.mean(0)
+                tiles[(int(c[0] // TILE), int(c[1] // TILE))].append(s)
+        for group in tiles.values():
+            BatchItem(batch(group), parent)
+
+    def refresh_layers(self) -> None:
+        """Apply each layer's visible flag and opacity without re-reading strokes."""
+        if self.library is None or self.page_id is None:
+            return
+        for layer in self.library.layers(self.page_id):
+            item = self.layer_items.get(layer.id)
+            if item is not None:
+                item.setVisible(bool(layer.visible))
+                item.setOpacity(float(layer.opacity))
+        self.layers = sorted(self.library.layers(self.page_id), key=lambda lay: lay.order)
+
+    # ---- selection and highlights --------------------------------------------------------
+    def editable_ids(self, ids: list[int]) -> list[int]:
+        """Ids on visible, unlocked layers (locked layers are never edited)."""
+        ok = {lay.id for lay in self.layers if lay.visible and not lay.locked}
+        return [i for i in ids if self.stroke_layer.get(i) in ok]
+
+    def active_layer(self) -> int | None:
+        """The layer new ink goes to: the chosen one, else the top unlocked ink layer."""
+        ink = [lay for lay in self.layers if lay.kind == "ink" and not lay.locked]
+        for lay in ink:
+            if lay.id == self.active_layer_id:
+                return lay.id
+        return ink[-1].id if ink else None
+
+    def set_selection(self, ids: list[int]) -> None:
+        self.selection = [i for i in dict.fromkeys(ids) if i in self.strokes]
+        self._draw_selection()
+        self.selectionChanged.emit(list(self.selection))
+
+    def _draw_selection(self) -> None:
+        for item in (self._sel_item, self._sel_box):
+            if item is not None and item.scene():
+                self.scene().removeItem(item)
+        self._sel_item = self._sel_box = None
+        if not self.selection:
+            return
+        polys = [self.strokes[i].points for i in self.selection]
+        width = max(float(np.median(self.strokes[i].width)) for i in self.selection) + 6
+        path = polylines_path(polys)
+        self._sel_item = BatchItem([(make_pen(SELECT_COLOR, width), path)], cache=False)
+        self._sel_item.setZValue(1e5)
+        self.scene().addItem(self._sel_item)
+        box = self.selection_rect()
+        pen = QPen(QColor(40, 120, 255), 0, Qt.DashLine)
+        pen.setCosmetic(True)
+        self._sel_box = self.scene().addRect(box, pen)
+        self._sel_box.setZValue(1e5)
+
+    def selection_rect(self) -> QRectF:
+        rect = QRectF()
+        for i in self.selection:
+            x0, y0, x1, y1 = self.strokes[i].bbox()
+            rect = rect.united(QRectF(x0, y0, x1 - x0, y1 - y0))
+        return rect
+
+    def highlight_box(self, box: tuple[float, float, float, float]) -> None:
+        """Outline a search hit and bring it into view."""
+        if self._highlight is not None and self._highlight.scene():
+            self.scene().removeItem(self._highlight)
+        x, y, w, h = box
+        rect = QRectF(x, y, w, h).adjusted(-6, -6, 6, 6)
+        self._highlight = self.scene().addRect(rect, QPen(QColor(255, 170, 0), 4),
+                                               QBrush(QColor(255, 220, 0, 70)))
+        self._highlight.setZValue(9e4)
+        self.centerOn(rect.center())
+
+    # ---- zoom and pan --------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return float(self.transform().m11())
+
+    def set_zoom(self, z: float) -> None:
+        z = min(max(z, 0.02), 32.0)
+        self.setTransform(self.transform().fromScale(z, z))
+        self.zoomChanged.emit(z)
+
+    def zoom_by(self, factor: float) -> None:
+        self.set_zoom(self.zoom * factor)
+
+    def zoom_100(self) -> None:
+        self.set_zoom(1.0)
+
+    def fit_width(self) -> None:
+        w = self.page_size[0] if self.page_id is not None else 0
+        if w <= 0:
+            return
+        avail = self.viewport().width() - 24
+        self.set_zoom(max(avail, 50) / w)
+        self.centerOn(w / 2, 0)
+        self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+
+    def wheelEvent(self, event: Any) -> None:
+        """Wheel zooms around the cursor; Shift+wheel (or a touchpad's pixel scroll) pans."""
+        steps = event.angleDelta().y() / 120.0
+        if steps and not event.modifiers() & Qt.ShiftModifier and \
+                (event.pixelDelta().isNull() or event.modifiers() & Qt.ControlModifier):
+            self.zoom_by(1.15 ** steps)
+            return
+        super().wheelEvent(event)
+
+    def viewportEvent(self, event: Any) -> bool:
+        if event.type() == QEvent.Gesture:
+            pinch = event.gesture(Qt.PinchGesture)
+            if isinstance(pinch, QPinchGesture):
+                self.zoom_by(pinch.scaleFactor())
+                return True
+        return super().viewportEvent(event)
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.OpenHandCursor)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: Any) -> None:
+        if event.key() == Qt.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            if self.tool is not None:
+                self.viewport().setCursor(self.tool.cursor)
+            return
+        super().keyReleaseEvent(event)
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        self.horizontalScrollBar().setValue(int(self.horizontalScrollBar().value() - dx))
+        self.verticalScrollBar().setValue(int(self.verticalScrollBar().value() - dy))
+
+    # ---- mouse -> tool -------------------------------------------------------------------
+    def mousePressEvent(self, event: Any) -> None:
+        if event.button() == Qt.MiddleButton or (self._space and event.button() == Qt.LeftButton):
+            self._panning = event.position()
+            self.viewport().setCursor(Qt.ClosedHandCursor)
+            return
+        if self.tool is not None and self.page_id is not None and event.button() == Qt.LeftButton:
+            self.tool.press(self, self.mapToScene(event.position().toPoint()), event.modifiers())
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: Any) -> None:
+        if self._panning is not None:
+            d = event.position() - self._panning
+            self._panning = event.position()
+            self.pan_by(d.x(), d.y())
+            return
+        if self.tool is not None and self.page_id is not None and event.buttons() & Qt.LeftButton:
+            self.tool.move(self, self.mapToScene(event.position().toPoint()), event.modifiers())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: Any) -> None:
+        if self._panning is not None and event.button() in (Qt.MiddleButton, Qt.LeftButton):
+            self._panning = None
+            self.viewport().setCursor(Qt.OpenHandCursor if self._space else
+                                      (self.tool.cursor if self.tool else Qt.ArrowCursor))
+            return
+        if self.tool is not None and self.page_id is not None and event.button() == Qt.LeftButton:
+            self.tool.release(self, self.mapToScene(event.position().toPoint()), event.modifiers())
+            return
+        super().mouseReleaseEvent(event)
+
+    def set_tool(self, tool: Any) -> None:
+        if self.tool is not None:
+            self.tool.cancel(self)
+        self.tool = tool
+        self.viewport().setCursor(tool.cursor if tool else Qt.ArrowCursor)
+
+    def set_preview(self, path: QPainterPath | None, pen: QPen | None = None,
+                    brush: QBrush | None = None) -> None:
+        """The live drawing of a drag in progress (eraser path, lasso, rectangle, pen)."""
+        self.preview.setPath(path or QPainterPath())
+        if pen is not None:
+            self.preview.setPen(pen)
+        self.preview.setBrush(brush or QBrush(Qt.NoBrush))

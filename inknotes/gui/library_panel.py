@@ -1,0 +1,249 @@
+"""Library panel: notebooks and their pages with thumbnails, notebook management, and a
+search box over recognised text that jumps to the page and highlights the word."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .paths import batch
+
+log = logging.getLogger(__name__)
+THUMB = 72
+KIND, ID = Qt.UserRole, Qt.UserRole + 1
+
+
+def page_thumbnail(library: Any, page_id: int, size: int = THUMB) -> QIcon:
+    """The scan shrunk to ``size`` pixels, or the ink drawn small when there is no scan."""
+    info = library.page_info(page_id)
+    w, h = max(1, int(info.width)), max(1, int(info.height))
+    scale = size / max(w, h)
+    tw, th = max(1, round(w * scale)), max(1, round(h * scale))
+    rgb = library.page_image(page_id)
+    if rgb is not None:
+        small = np.ascontiguousarray(cv2.resize(rgb[..., :3], (tw, th), interpolation=cv2.INTER_AREA))
+        img = QImage(small.data, tw, th, 3 * tw, QImage.Format_RGB888).copy()
+        return QIcon(QPixmap.fromImage(img))
+    pix = QPixmap(tw, th)
+    pix.fill(QColor("white"))
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.scale(scale, scale)
+    for pen, path in batch(st.stroke for st in library.strokes(page_id)):
+        pen.setWidthF(max(pen.widthF(), 1.0 / scale))
+        p.setPen(pen)
+        p.drawPath(path)
+    p.end()
+    return QIcon(pix)
+
+
+class LibraryPanel(QWidget):
+    """Emits ``pageActivated(page_id)`` and ``searchHit(page_id, box)``."""
+
+    pageActivated = Signal(int)
+    searchHit = Signal(int, object)
+    message = Signal(str)
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.library: Any = None
+        self.editor: Any = None
+        self._thumbs: dict[int, QIcon] = {}
+        self._filling = False
+        self.search_box = QLineEdit(placeholderText="Search recognised text…")
+        self.search_box.setClearButtonEnabled(True)
+        self.results = QListWidget()
+        self.results.setVisible(False)
+        self.results.setMaximumHeight(160)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setIconSize(QSize(THUMB, THUMB))
+        self.tree.setEditTriggers(QTreeWidget.EditKeyPressed | QTreeWidget.SelectedClicked)
+        self.new_button = QPushButton("New notebook")
+        self.rename_button = QPushButton("Rename")
+        self.delete_button = QPushButton("Delete")
+        buttons = QHBoxLayout()
+        for b in (self.new_button, self.rename_button, self.delete_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.search_box)
+        lay.addWidget(self.results)
+        lay.addWidget(self.tree, 1)
+        lay.addLayout(buttons)
+        self.search_box.returnPressed.connect(self.run_search)
+        self.search_box.textChanged.connect(lambda t: t or self.results.setVisible(False))
+        self.results.itemActivated.connect(self._on_result)
+        self.results.itemClicked.connect(self._on_result)
+        self.tree.currentItemChanged.connect(self._on_current)
+        self.tree.itemChanged.connect(self._on_renamed)
+        self.new_button.clicked.connect(lambda: self.new_notebook())
+        self.rename_button.clicked.connect(self._rename_current)
+        self.delete_button.clicked.connect(lambda: self.delete_current())
+
+    # ---- contents ------------------------------------------------------------------------
+    def set_library(self, library: Any, editor: Any) -> None:
+        """``editor`` runs the changes, so deleting or renaming can be undone."""
+        self.library, self.editor = library, editor
+        self._thumbs.clear()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the tree from the library, keeping the current item."""
+        if self.library is None:
+            return
+        kind, ident = self.current()
+        self._filling = True
+        self.tree.clear()
+        nodes: dict[Any, QTreeWidgetItem] = {}
+        for nb in self.library.notebooks():
+            item = QTreeWidgetItem([f"{nb.name}"])
+            item.setData(0, KIND, "notebook")
+            item.setData(0, ID, nb.id)
+            item.setFlags(item.flags() | Qt.ItemIsEditable)
+            self.tree.addTopLevelItem(item)
+            nodes[nb.id] = item
+        for n, page in enumerate(self.library.pages(), 1):
+            parent = nodes.get(page.notebook_id)
+            if parent is None:
+                parent = nodes[page.notebook_id] = QTreeWidgetItem(["Unfiled"])
+                parent.setData(0, KIND, "notebook")
+                parent.setData(0, ID, None)
+                self.tree.addTopLevelItem(parent)
+            label = f"{page.source_name or f'Page {n}'}\n{page.stroke_count} strokes"
+            item = QTreeWidgetItem(parent, [label])
+            item.setData(0, KIND, "page")
+            item.setData(0, ID, page.id)
+            item.setToolTip(0, f"{page.source_name} — {page.width}×{page.height} px")
+            if page.id not in self._thumbs:
+                try:
+                    self._thumbs[page.id] = page_thumbnail(self.library, page.id)
+                except Exception:  # a thumbnail must never break the panel
+                    log.exception("thumbnail failed for page %s", page.id)
+                    self._thumbs[page.id] = QIcon()
+            item.setIcon(0, self._thumbs[page.id])
+        self.tree.expandAll()
+        self._filling = False
+        if kind:
+            self.select(kind, ident, emit=False)
+
+    def forget_thumbnail(self, page_id: int | None) -> None:
+        self._thumbs.pop(page_id, None)  # type: ignore[arg-type]
+
+    def current(self) -> tuple[str | None, Any]:
+        item = self.tree.currentItem()
+        return (item.data(0, KIND), item.data(0, ID)) if item else (None, None)
+
+    def current_notebook_id(self) -> int | None:
+        item = self.tree.currentItem()
+        if item is None:
+            return None
+        if item.data(0, KIND) == "page" and item.parent() is not None:
+            item = item.parent()
+        return item.data(0, ID)
+
+    def select(self, kind: str, ident: Any, emit: bool = True) -> bool:
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for item in [top] + [top.child(j) for j in range(top.childCount())]:
+                if item.data(0, KIND) == kind and item.data(0, ID) == ident:
+                    self.tree.blockSignals(not emit)
+                    self.tree.setCurrentItem(item)
+                    self.tree.blockSignals(False)
+                    return True
+        return False
+
+    def page_ids(self) -> list[int]:
+        return [p.id for p in self.library.pages()] if self.library is not None else []
+
+    def _on_current(self, item: QTreeWidgetItem | None, _prev: Any) -> None:
+        if item is not None and item.data(0, KIND) == "page" and not self._filling:
+            self.pageActivated.emit(int(item.data(0, ID)))
+
+    # ---- notebooks -----------------------------------------------------------------------
+    def new_notebook(self, name: str | None = None) -> int:
+        names = {nb.name for nb in self.library.notebooks()}
+        if name is None:
+            name, k = "New notebook", 2
+            while name in names:
+                name, k = f"New notebook {k}", k + 1
+        nid = self.editor.apply(self.library.create_notebook, name)
+        self.refresh()
+        self.select("notebook", nid, emit=False)
+        self.changed.emit()
+        return nid
+
+    def _rename_current(self) -> None:
+        item = self.tree.currentItem()
+        if item is not None and item.data(0, KIND) == "notebook" and item.data(0, ID) is not None:
+            self.tree.editItem(item, 0)
+
+    def _on_renamed(self, item: QTreeWidgetItem, _col: int) -> None:
+        if self._filling or item.data(0, KIND) != "notebook" or item.data(0, ID) is None:
+            return
+        name = item.text(0).strip()
+        if name:
+            self.editor.apply(self.library.rename_notebook, item.data(0, ID), name)
+            self.changed.emit()
+
+    def delete_current(self, confirm: bool = True) -> bool:
+        """Delete the current page or notebook after asking (Undo brings it back)."""
+        kind, ident = self.current()
+        if kind is None or ident is None:
+            return False
+        what = "this page" if kind == "page" else "this notebook and all its pages"
+        if confirm and QMessageBox.question(self, "Delete", f"Delete {what}? (Edit → Undo brings it back.)") \
+                != QMessageBox.Yes:
+            return False
+        if kind == "page":
+            self.editor.apply(self.library.delete_page, ident)
+            self.forget_thumbnail(ident)
+        else:
+            self.editor.apply(self.library.delete_notebook, ident)
+        self.refresh()
+        self.changed.emit()
+        return True
+
+    # ---- search --------------------------------------------------------------------------
+    def run_search(self) -> list[Any]:
+        text = self.search_box.text().strip()
+        self.results.clear()
+        if not text or self.library is None:
+            self.results.setVisible(False)
+            return []
+        hits = self.library.search(text)
+        for hit in hits:
+            item = QListWidgetItem(f"“{hit.text}” — {hit.notebook or 'Unfiled'} / {hit.source_name}")
+            item.setData(Qt.UserRole, (hit.page_id, tuple(hit.box)))
+            self.results.addItem(item)
+        if not hits:
+            self.results.addItem(QListWidgetItem("No matches."))
+        self.results.setVisible(True)
+        if hits:
+            self.results.setCurrentRow(0)
+            self._on_result(self.results.item(0))
+        return hits
+
+    def _on_result(self, item: QListWidgetItem) -> None:
+        data = item.data(Qt.UserRole)
+        if data:
+            page_id, box = data
+            self.select("page", page_id, emit=False)
+            self.searchHit.emit(int(page_id), box)

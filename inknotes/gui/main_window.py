@@ -1,0 +1,442 @@
+"""The main window: library panel, canvas, layers and jobs panels, tools, menus, import by
+menu or drag-and-drop (one code path), export, settings and replay."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QToolButton,
+)
+
+from .. import settings
+from ..errors import InknotesError
+from .canvas import PageCanvas
+from .editor import Editor
+from .export_dialog import ExportDialog
+from .jobs_panel import JobsPanel
+from .layers_panel import LayersPanel
+from .library_panel import LibraryPanel
+from .qt_jobs import QtJobs
+from .replay import Replay
+from .settings_dialog import SettingsDialog
+from .tools import TOOLS, ToolOptions
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pdf", ".heic"}
+PALETTE = ["#1a1a1a", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and the image files inside any folder (sorted, not recursive into hidden)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+                          and not any(part.startswith(".") for part in f.relative_to(p).parts))
+        else:
+            out.append(p)
+    return out
+
+
+def _swatch(color: str) -> QIcon:
+    pix = QPixmap(16, 16)
+    pix.fill(QColor(color))
+    return QIcon(pix)
+
+
+class MainWindow(QMainWindow):
+    """``import_paths`` is the one way pages get in from the UI (menu and drag-and-drop)."""
+
+    pagesAdded = Signal(list)
+    _watch_event = Signal(object)
+
+    def __init__(self, library: Any, pool: Any = None, parent: Any = None):
+        super().__init__(parent)
+        self.library = library
+        self.settings = settings.load()
+        self.editor = Editor(library, self)
+        self.jobs = QtJobs(pool, self)
+        self.watcher: Any = None
+        self.options = ToolOptions()
+        self.canvas = PageCanvas(self)
+        self.canvas.set_library(library, self.editor)
+        self.setCentralWidget(self.canvas)
+        self.replay = Replay(self.canvas, self)
+        self.library_panel = LibraryPanel()
+        self.layers_panel = LayersPanel()
+        self.jobs_panel = JobsPanel(self.jobs)
+        self._dock("Library", self.library_panel, Qt.LeftDockWidgetArea)
+        self._dock("Layers", self.layers_panel, Qt.RightDockWidgetArea)
+        self._dock("Jobs", self.jobs_panel, Qt.BottomDockWidgetArea)
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbars()
+        self.setAcceptDrops(True)
+        self.resize(1300, 850)
+        self.setWindowTitle(f"inknotes — {library.name}")
+        self._refresh_timer = QTimer(self, singleShot=True, interval=400)
+        self._refresh_timer.timeout.connect(self.library_panel.refresh)
+        self.library_panel.pageActivated.connect(self.show_page)
+        self.library_panel.searchHit.connect(self._on_search_hit)
+        self.library_panel.changed.connect(self._on_library_changed)
+        self.layers_panel.activeLayerChanged.connect(lambda lid: setattr(self.canvas, "active_layer_id", lid))
+        self.editor.changed.connect(self._on_edited)
+        self.editor.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.canvas.selectionChanged.connect(self._on_selection)
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.jobs.finished.connect(self._on_job_finished)
+        self._watch_event.connect(self._on_watch_event)
+        self.library_panel.set_library(library, self.editor)
+        self.layers_panel.set_page(self.editor, None)
+        self.set_tool("select")
+        pages = self.library_panel.page_ids()
+        if pages:
+            self.show_page(pages[0])
+            self.library_panel.select("page", pages[0], emit=False)
+        self.apply_settings()
+
+    def _dock(self, title: str, widget: Any, area: Any) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    # ---- actions -------------------------------------------------------------------------
+    def _act(self, text: str, slot: Any, shortcut: Any = None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setStatusTip(tip)
+        a.setToolTip(f"{text} ({QKeySequence(shortcut).toString()})" if shortcut else text)
+        a.triggered.connect(slot)
+        return a
+
+    def _build_actions(self) -> None:
+        self.undo_action = self.editor.stack.createUndoAction(self, "Undo")
+        self.undo_action.setShortcut(QKeySequence.Undo)
+        self.redo_action = self.editor.stack.createRedoAction(self, "Redo")
+        self.redo_action.setShortcut(QKeySequence.Redo)
+        self.import_action = self._act("Import…", self.import_dialog, QKeySequence.Open,
+                                       "Convert image files into pages")
+        self.open_library_action = self._act("Open library…", self.open_library_dialog, "Ctrl+Shift+O")
+        self.export_action = self._act("Export…", self.export_dialog, "Ctrl+E")
+        self.settings_action = self._act("Settings…", self.settings_dialog, QKeySequence.Preferences)
+        self.quit_action = self._act("Quit", self.close, QKeySequence.Quit)
+        self.delete_action = self._act("Delete strokes", self.delete_selection, QKeySequence.Delete)
+        self.select_all_action = self._act("Select all", self.select_all, QKeySequence.SelectAll)
+        self.width_action = self._act("Apply width", self.apply_width, "Ctrl+W",
+                                      "Give the selected strokes the width in the box")
+        self.recolor_sel_action = self._act("Recolour selection", self.recolor_selection, "Ctrl+Shift+C")
+        self.merge_action = self._act("Merge strokes", self.merge_selection, "Ctrl+J")
+        self.fit_action = self._act("Fit width", lambda: self.canvas.fit_width(), "Ctrl+0")
+        self.zoom100_action = self._act("100%", lambda: self.canvas.zoom_100(), "Ctrl+1")
+        self.zoom_in_action = self._act("Zoom in", lambda: self.canvas.zoom_by(1.25), QKeySequence.ZoomIn)
+        self.zoom_out_action = self._act("Zoom out", lambda: self.canvas.zoom_by(0.8), QKeySequence.ZoomOut)
+        self.replay_action = self._act("Replay strokes", self.toggle_replay, "R",
+                                       "Animate the page's strokes in drawing order")
+        self.tool_actions: dict[str, QAction] = {}
+        self.tools = {cls.name: cls(self.options) for cls in TOOLS}
+        group = QActionGroup(self)
+        for name, tool in self.tools.items():
+            a = self._act(tool.label, lambda _=False, n=name: self.set_tool(n), tool.shortcut, tool.tip)
+            a.setCheckable(True)
+            group.addAction(a)
+            self.tool_actions[name] = a
+
+    def _build_menus(self) -> None:
+        m = self.menuBar()
+        f = m.addMenu("&File")
+        for a in (self.open_library_action, self.import_action, self.export_action, None,
+                  self.settings_action, None, self.quit_action):
+            f.addSeparator() if a is None else f.addAction(a)
+        e = m.addMenu("&Edit")
+        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.delete_action,
+                  self.recolor_sel_action, self.width_action, self.merge_action):
+            e.addSeparator() if a is None else e.addAction(a)
+        v = m.addMenu("&View")
+        for a in (self.fit_action, self.zoom100_action, self.zoom_in_action, self.zoom_out_action, None,
+                  self.replay_action):
+            v.addSeparator() if a is None else v.addAction(a)
+        t = m.addMenu("&Tools")
+        for a in self.tool_actions.values():
+            t.addAction(a)
+
+    def _build_toolbars(self) -> None:
+        tb = self.addToolBar("Tools")
+        tb.setObjectName("tools")
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        tb.setIconSize(QSize(16, 16))
+        for a in (self.undo_action, self.redo_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        for a in self.tool_actions.values():
+            tb.addAction(a)
+        tb.addSeparator()
+        self.color_button = QToolButton()
+        self.color_button.setToolTip("Ink colour for the pen and recolour")
+        self.color_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.color_button)
+        for c in PALETTE:
+            menu.addAction(_swatch(c), c, lambda c=c: self.set_color(c))
+        menu.addSeparator()
+        menu.addAction("Custom…", self._custom_color)
+        self.color_button.setMenu(menu)
+        tb.addWidget(self.color_button)
+        self.width_box = QDoubleSpinBox()
+        self.width_box.setRange(0.5, 60)
+        self.width_box.setSingleStep(0.5)
+        self.width_box.setValue(self.options.width)
+        self.width_box.setSuffix(" px")
+        self.width_box.setToolTip("Pen width; Apply width sets it on the selection")
+        self.width_box.valueChanged.connect(lambda v: setattr(self.options, "width", float(v)))
+        tb.addWidget(self.width_box)
+        for a in (self.width_action, self.recolor_sel_action, self.delete_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        for a in (self.fit_action, self.zoom100_action, self.replay_action, self.export_action):
+            tb.addAction(a)
+        self.zoom_label = QLabel("100%")
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.set_color(self.options.color)
+
+    # ---- tools and edits -----------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        self.replay.stop()
+        self.tool_actions[name].setChecked(True)
+        self.canvas.set_tool(self.tools[name])
+
+    def set_color(self, color: str) -> None:
+        self.options.color = color
+        self.color_button.setIcon(_swatch(color))
+        self.color_button.setText(color)
+
+    def _custom_color(self) -> None:
+        c = QColorDialog.getColor(QColor(self.options.color), self, "Ink colour")
+        if c.isValid():
+            self.set_color(c.name())
+
+    def select_all(self) -> None:
+        self.canvas.set_selection(self.canvas.editable_ids(list(self.canvas.strokes)))
+
+    def delete_selection(self) -> None:
+        if self.canvas.selection:
+            self.editor.apply(self.library.delete_strokes, list(self.canvas.selection))
+
+    def recolor_selection(self) -> None:
+        if self.canvas.selection:
+            self.editor.apply(self.library.recolor, list(self.canvas.selection), self.options.color)
+
+    def apply_width(self) -> None:
+        if self.canvas.selection:
+            self.editor.apply(self.library.set_width, list(self.canvas.selection), width=self.options.width)
+
+    def merge_selection(self) -> None:
+        if len(self.canvas.selection) > 1:
+            new = self.editor.apply(self.library.merge_strokes, list(self.canvas.selection))
+            if new is not None:
+                self.canvas.set_selection([new])
+
+    def _on_selection(self, ids: list[int]) -> None:
+        self.statusBar().showMessage(f"{len(ids)} strokes selected" if ids else "", 4000)
+
+    def _on_edited(self) -> None:
+        self.replay.stop()
+        pages = [p.id for p in self.library.pages()]
+        if self.canvas.page_id is not None and self.canvas.page_id not in pages:
+            self.show_page(pages[0] if pages else None)  # the page itself was deleted
+            self._refresh_timer.start()
+            return
+        keep = list(self.canvas.selection)
+        self.canvas.reload()
+        self.canvas.set_selection([i for i in keep if i in self.canvas.strokes])
+        self.layers_panel.refresh()
+        self.library_panel.forget_thumbnail(self.canvas.page_id)
+        self._refresh_timer.start()
+
+    def toggle_replay(self) -> None:
+        if self.replay.running:
+            self.replay.stop()
+        elif not self.replay.start():
+            self.statusBar().showMessage("This page has no strokes to replay.", 4000)
+
+    # ---- pages ---------------------------------------------------------------------------
+    def show_page(self, page_id: int | None) -> None:
+        self.replay.stop()
+        self.canvas.show_page(page_id)
+        self.layers_panel.set_page(self.editor, page_id)
+        self.canvas.active_layer_id = self.layers_panel.current_id()
+
+    def _on_search_hit(self, page_id: int, box: Any) -> None:
+        if page_id != self.canvas.page_id:
+            self.show_page(page_id)
+        self.canvas.highlight_box(box)
+
+    def _on_library_changed(self) -> None:
+        if self.canvas.page_id is not None and self.canvas.page_id not in self.library_panel.page_ids():
+            pages = self.library_panel.page_ids()
+            self.show_page(pages[0] if pages else None)
+
+    # ---- import --------------------------------------------------------------------------
+    def import_paths(self, paths: Iterable[str | Path]) -> list[Any]:
+        """One background job per file: convert it, then add its pages to the library.
+
+        Used by File → Import and by drag-and-drop. Never waits for a job."""
+        engine = self.settings.get("engine") or "tracer"
+        notebook = self.library_panel.current_notebook_id()
+        jobs = []
+        for path in expand_paths(paths):
+            jobs.append(self.jobs.submit(_import_job(self.library, path, engine, notebook),
+                                         name=path.name, gpu=engine != "tracer"))
+        if jobs:
+            self.statusBar().showMessage(f"Converting {len(jobs)} file(s)…", 4000)
+        return jobs
+
+    def import_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Import images", "",
+                                                "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;"
+                                                "All files (*)")
+        if files:
+            self.import_paths(files)
+
+    def _on_job_finished(self, job: Any) -> None:
+        if job.state == "done":
+            page_ids = job.future.result() or []
+            self.editor.sync()
+            self.library_panel.refresh()
+            if page_ids and self.canvas.page_id is None:
+                self.show_page(page_ids[0])
+                self.library_panel.select("page", page_ids[0], emit=False)
+            self.pagesAdded.emit(list(page_ids))
+        elif job.state == "failed":
+            self.statusBar().showMessage(f"{job.name}: {job.error}", 8000)
+
+    def dragEnterEvent(self, event: Any) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: Any) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: Any) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.import_paths(paths)
+
+    # ---- dialogs -------------------------------------------------------------------------
+    def export_folder(self) -> Path:
+        folder = self.settings.get("export_folder")
+        if folder:
+            return Path(folder)
+        src = self.library.path
+        return Path(src).parent if src else Path.home()
+
+    def make_export_dialog(self) -> ExportDialog:
+        return ExportDialog(self.library, self.canvas.page_id, list(self.canvas.selection),
+                            self.export_folder(), self)
+
+    def export_dialog(self) -> None:
+        dlg = self.make_export_dialog()
+        if dlg.exec() == ExportDialog.Accepted:
+            opts = dlg.options()
+            self.jobs.submit(lambda ctx: dlg.export_now(progress=ctx.progress),
+                             name=f"Export {opts['scope']} as {opts['fmt']}")
+            settings.update(export_folder=opts["folder"])
+            self.settings["export_folder"] = opts["folder"]
+
+    def settings_dialog(self) -> None:
+        dlg = SettingsDialog(self)
+        if dlg.exec() == SettingsDialog.Accepted:
+            try:
+                self.settings = dlg.save()
+            except InknotesError as e:
+                QMessageBox.warning(self, "Settings", str(e))
+            self.apply_settings()
+
+    def open_library_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Open or create a library", str(self.library.path),
+                                              "inknotes library (*.inknotes);;All files (*)",
+                                              options=QFileDialog.DontConfirmOverwrite)
+        if path:
+            from .app import open_window
+            try:
+                win = open_window(path, self.jobs.pool)
+            except InknotesError as e:
+                QMessageBox.warning(self, "Open library", e.user_line())
+                return
+            win.show()
+            self.close()
+
+    def apply_settings(self) -> None:
+        """Start or stop the watch folder to match the settings (if the watch module is there)."""
+        from .app import apply_theme
+        apply_theme(self.settings.get("theme") or "system")
+        want = bool(self.settings.get("watch_enabled")) and bool(self.settings.get("watch_folder"))
+        if self.watcher is not None and (not want or str(self.watcher.folder) !=
+                                         str(Path(self.settings["watch_folder"]).expanduser().absolute())):
+            self.watcher.stop()
+            self.watcher = None
+        if want and self.watcher is None:
+            try:
+                from ..watch import Watcher
+                self.watcher = Watcher(self.settings["watch_folder"], self.library,
+                                       engine=self.settings.get("engine") or "tracer", pool=self.jobs.pool)
+                self.watcher.add_listener(self._watch_event.emit)  # worker thread -> queued signal
+                self.watcher.start()
+            except (ImportError, InknotesError, OSError) as e:
+                log.warning("watch folder not started: %s", e)
+                self.watcher = None
+                self.statusBar().showMessage(f"Watch folder not started: {e}", 8000)
+
+    def _on_watch_event(self, event: Any) -> None:
+        if event.kind == "added":
+            self.editor.sync()
+            self.library_panel.refresh()
+            if self.canvas.page_id is None and event.page_ids:
+                self.show_page(event.page_ids[0])
+        elif event.kind == "failed":
+            self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
+
+    def closeEvent(self, event: Any) -> None:
+        self.replay.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        for job in self.jobs.active():
+            job.cancel()
+        try:
+            settings.update(last_library=str(self.library.path))
+        except InknotesError as e:
+            log.warning("settings not saved: %s", e)
+        super().closeEvent(event)
+
+
+def _import_job(library: Any, path: Path, engine: str, notebook: Any) -> Any:
+    """A plain function of plain data for the pool: convert one file, store its pages."""
+
+    def run(ctx: Any) -> list[int]:
+        from ..pipeline import convert_file, file_sha256
+        ctx.check()
+        sha = file_sha256(path)
+        results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled)
+        ctx.check()
+        data = path.read_bytes()
+        return [library.add_page(r, notebook, source_bytes=data if len(results) == 1 else None, sha256=sha)
+                for r in results]
+
+    return run

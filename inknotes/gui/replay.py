@@ -1,0 +1,129 @@
+"""Stroke-order replay: the page's strokes drawn again in their recorded order and timing,
+coloured from cool to warm by order as in InkSight's figures, over a dimmed page."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, QVariantAnimation, Signal
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QGraphicsItem
+
+from ..ink import Stroke
+from .paths import make_pen, polylines_path, stroke_width
+
+MAX_SECONDS = 12.0  # long pages play faster so a replay never drags on
+
+
+def order_color(i: int, n: int) -> QColor:
+    """Stroke ``i`` of ``n``: hue runs from blue (first) through green to red (last)."""
+    t = i / max(n - 1, 1)
+    return QColor.fromHsvF(0.66 * (1 - t), 0.85, 0.9)
+
+
+class ReplayItem(QGraphicsItem):
+    """Draws every stroke up to time ``t`` (partial for the stroke being written)."""
+
+    def __init__(self, strokes: list[Stroke]):
+        super().__init__()
+        self.strokes = [s for s in strokes if len(s)]
+        self.strokes.sort(key=lambda s: float(s.time[0]))
+        n = len(self.strokes)
+        self.pens = [make_pen(order_color(i, n), stroke_width(s) + 0.5) for i, s in enumerate(self.strokes)]
+        self.paths = [polylines_path([s.points]) for s in self.strokes]
+        self.starts = np.array([float(s.time[0]) for s in self.strokes]) if n else np.zeros(0)
+        self.ends = np.array([float(s.time[-1]) for s in self.strokes]) if n else np.zeros(0)
+        rect = QRectF()
+        for p, pen in zip(self.paths, self.pens, strict=True):
+            m = pen.widthF()
+            rect = rect.united(p.controlPointRect().adjusted(-m, -m, m, m))
+        self._rect = rect
+        self.t = self.starts[0] if n else 0.0
+        self.setZValue(2e5)
+
+    @property
+    def duration(self) -> float:
+        return float(self.ends[-1] - self.starts[0]) if len(self.ends) else 0.0
+
+    def set_time(self, t: float) -> None:
+        self.t = t
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
+        painter.setRenderHint(QPainter.Antialiasing)
+        done = int(np.searchsorted(self.ends, self.t, side="right"))
+        for i in range(done):
+            painter.setPen(self.pens[i])
+            painter.drawPath(self.paths[i])
+        if done < len(self.strokes) and self.starts[done] <= self.t:
+            s = self.strokes[done]
+            k = int(np.searchsorted(s.time, self.t, side="right"))
+            if k >= 1:
+                painter.setPen(self.pens[done])
+                painter.drawPath(polylines_path([s.points[:k]]))
+
+
+class Replay(QObject):
+    """Plays a ReplayItem on a canvas; the canvas's own ink is hidden while it runs."""
+
+    finished = Signal()
+
+    def __init__(self, canvas: Any, parent: QObject | None = None):
+        super().__init__(parent)
+        self.canvas = canvas
+        self.item: ReplayItem | None = None
+        self.anim = QVariantAnimation(self)
+        self.anim.valueChanged.connect(self._on_value)
+        self.anim.finished.connect(self.stop)
+
+    @property
+    def running(self) -> bool:
+        return self.item is not None
+
+    def start(self, speed: float = 1.0) -> bool:
+        self.stop()
+        strokes = list(self.canvas.strokes.values())
+        if not strokes:
+            return False
+        self.item = ReplayItem(strokes)
+        self.canvas.scene().addItem(self.item)
+        self._set_ink_visible(False)
+        seconds = min(self.item.duration / 1000.0 / speed, MAX_SECONDS)
+        self.anim.setStartValue(float(self.item.starts[0]))
+        self.anim.setEndValue(float(self.item.ends[-1]))
+        self.anim.setDuration(max(500, int(seconds * 1000)))
+        self.anim.start()
+        return True
+
+    def seek(self, fraction: float) -> None:
+        """Jump to a point of the replay (0..1), e.g. to show it half written."""
+        if self.item is not None:
+            self.anim.pause()
+            self.item.set_time(float(self.item.starts[0]) + fraction * self.item.duration)
+
+    def _on_value(self, value: Any) -> None:
+        if self.item is not None:
+            self.item.set_time(float(value))
+
+    def stop(self) -> None:
+        if self.anim.state() != QVariantAnimation.Stopped:
+            self.anim.stop()
+        if self.item is not None:
+            if self.item.scene() is not None:
+                self.item.scene().removeItem(self.item)
+            self.item = None
+            self._set_ink_visible(True)
+            self.finished.emit()
+
+    def _set_ink_visible(self, visible: bool) -> None:
+        for lid, item in self.canvas.layer_items.items():
+            layer = next((lay for lay in self.canvas.layers if lay.id == lid), None)
+            if layer is None:
+                continue
+            if layer.kind == "ink":
+                item.setVisible(visible and bool(layer.visible))
+            else:
+                item.setOpacity(float(layer.opacity) * (1.0 if visible else 0.35))

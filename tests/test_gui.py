@@ -1,0 +1,257 @@
+"""The desktop app on a real temporary library, real Tesseract conversion and real Qt
+(offscreen). Each test checks something a user would see break."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from inknotes.ink import PageResult, Stroke, Word  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "gui" / "handwriting_scan.png"
+
+
+@pytest.fixture
+def user_dirs(tmp_path, monkeypatch):
+    for name in ("CONFIG", "DATA", "LOG"):
+        d = tmp_path / name.lower()
+        d.mkdir()
+        monkeypatch.setenv(f"INKNOTES_{name}_DIR", str(d))
+    return tmp_path
+
+
+@pytest.fixture
+def window(qtbot, user_dirs):
+    """The main window on a fresh library; fails if any top-level window is left open."""
+    from inknotes.gui.main_window import MainWindow
+    from inknotes.jobs import JobPool
+    from inknotes.store import Library
+
+    before = {id(w) for w in QApplication.topLevelWidgets() if w.isVisible()}
+    library = Library.open(user_dirs / "Field notes.inknotes", create=True)
+    pool = JobPool(cpu_workers=2)
+    win = MainWindow(library, pool=pool)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    pool.shutdown(wait=True)
+    win.deleteLater()
+    QApplication.processEvents()
+    library.close()
+    leaked = [w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in before]
+    assert not leaked, f"windows left open: {[type(w).__name__ for w in leaked]}"
+
+
+def add_lines_page(win, n: int = 3, words: list[Word] | None = None) -> int:
+    """A page with ``n`` long horizontal strokes at y = 100, 200, ..., 400 px long."""
+    strokes = [Stroke.from_points(np.c_[np.linspace(100, 500, 81), np.full(81, 100.0 * (i + 1))], 4.0,
+                                  t0=1000.0 * i) for i in range(n)]
+    page = PageResult(size=(600, 100 * n + 100), strokes=strokes, words=words or [], source=Path("lines.png"))
+    pid = win.library.add_page(page)
+    win.library_panel.refresh()
+    win.show_page(pid)
+    return pid
+
+
+def drag(canvas, scene_points, button=Qt.LeftButton):
+    """A real mouse drag on the canvas viewport through the given page coordinates."""
+    vp = canvas.viewport()
+    pts = [canvas.mapFromScene(QPointF(*p)) for p in scene_points]
+
+    def send(kind, p, buttons):
+        pf = QPointF(p)
+        ev = QMouseEvent(kind, pf, QPointF(vp.mapToGlobal(p)), button if kind != QEvent.MouseMove
+                         else Qt.NoButton, buttons, Qt.NoModifier)
+        QApplication.sendEvent(vp, ev)
+
+    send(QEvent.MouseButtonPress, pts[0], button)
+    for p in pts[1:]:
+        send(QEvent.MouseMove, p, button)
+    send(QEvent.MouseButtonRelease, pts[-1], Qt.NoButton)
+
+
+def test_title_names_app_and_library(window):
+    assert "inknotes" in window.windowTitle()
+    assert "Field notes" in window.windowTitle()
+
+
+def test_import_real_handwriting_shows_the_page(window, qtbot):
+    with qtbot.waitSignal(window.pagesAdded, timeout=90_000) as sig:
+        jobs = window.import_paths([FIXTURE])
+    assert len(jobs) == 1 and jobs[0].state == "done"
+    page_id = sig.args[0][0]
+    assert window.canvas.page_id == page_id
+    assert len(window.canvas.strokes) > 5  # the phrase came back as ink
+    assert page_id in window.library_panel.page_ids()
+    row = window.jobs_panel.rows[jobs[0].id]
+    assert row.text(2) == "Done"
+
+
+def test_failed_import_says_why_and_can_retry(window, qtbot, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with qtbot.waitSignal(window.jobs.finished, timeout=30_000):
+        (job,) = window.import_paths([bad])
+    assert job.state == "failed"
+    status = window.jobs_panel.status_text(job)
+    assert status and "Traceback" not in status and status == job.error
+    with qtbot.waitSignal(window.jobs.finished, timeout=30_000) as sig:
+        window.jobs_panel.retry(job)
+    assert sig.args[0].id != job.id and sig.args[0].state == "failed"
+
+
+def test_point_eraser_splits_strokes_and_undo_redo(window):
+    pid = add_lines_page(window, 3)
+    lib = window.library
+    before = {s.id for s in lib.strokes(pid)}
+    window.set_tool("point_eraser")
+    drag(window.canvas, [(300, 50), (300, 250)])  # across the first two lines only
+    after = {s.id for s in lib.strokes(pid)}
+    assert len(after) == 4  # two lines cut in two, the third untouched
+    assert len(before & after) == 1
+    assert len(window.canvas.strokes) == 4
+    for sid in after - before:  # every piece stays on its own side of the cut
+        xs = lib.stroke(sid).stroke.points[:, 0]
+        assert xs.max() < 300 or xs.min() > 300
+    assert window.undo_action.isEnabled()
+    window.undo_action.trigger()  # one drag = one undo step
+    assert {s.id for s in lib.strokes(pid)} == before
+    assert len(window.canvas.strokes) == 3
+    window.redo_action.trigger()
+    assert {s.id for s in lib.strokes(pid)} == after
+
+
+def test_stroke_eraser_removes_whole_strokes(window):
+    pid = add_lines_page(window, 3)
+    window.set_tool("stroke_eraser")
+    drag(window.canvas, [(150, 350), (160, 260)])
+    assert len(window.library.strokes(pid)) == 2
+    assert all(len(s.stroke) == 81 for s in window.library.strokes(pid))
+
+
+def test_rectangle_select_recolour_and_undo(window):
+    pid = add_lines_page(window, 3)
+    lib = window.library
+    window.set_tool("select")
+    drag(window.canvas, [(80, 150), (520, 320)])  # around lines 2 and 3
+    assert len(window.canvas.selection) == 2
+    window.set_color("#2ca02c")
+    window.recolor_selection()
+    colors = sorted(s.stroke.color for s in lib.strokes(pid))
+    assert colors.count("#2ca02c") == 2 and len(colors) == 3
+    window.undo_action.trigger()
+    assert all(s.stroke.color != "#2ca02c" for s in lib.strokes(pid))
+    window.redo_action.trigger()
+    assert sum(s.stroke.color == "#2ca02c" for s in lib.strokes(pid)) == 2
+
+
+def test_lasso_selects_strokes_partly_inside_whole(window):
+    pid = add_lines_page(window, 3)
+    window.set_tool("lasso")
+    drag(window.canvas, [(250, 80), (350, 80), (350, 120), (250, 120), (250, 80)])
+    assert len(window.canvas.selection) == 1
+    (sid,) = window.canvas.selection
+    assert window.library.stroke(sid).stroke.points[:, 1].max() == pytest.approx(100)
+    window.delete_action.trigger()
+    assert len(window.library.strokes(pid)) == 2
+
+
+def test_undo_survives_reopening(window, user_dirs):
+    from inknotes.gui.editor import Editor
+
+    pid = add_lines_page(window, 2)
+    window.select_all()
+    window.delete_selection()
+    assert window.library.strokes(pid) == []
+    editor = Editor(window.library)  # a fresh window's undo stack, built from the library
+    assert editor.stack.canUndo()
+    editor.stack.undo()
+    assert len(window.library.strokes(pid)) == 2
+
+
+def test_export_dialog_writes_files_that_read_back(window, tmp_path):
+    from inknotes.formats import read_inkml
+
+    add_lines_page(window, 3)
+    out = tmp_path / "out"
+    dlg = window.make_export_dialog()
+    dlg.folder.setText(str(out))
+    dlg.format.setCurrentIndex(dlg.format.findData("inkml"))
+    (path,) = dlg.export_now()
+    assert len(read_inkml(path).strokes) == 3
+    dlg.scope_all.setChecked(True)
+    dlg.format.setCurrentIndex(dlg.format.findData("pdf"))
+    (pdf,) = dlg.export_now()
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    window.set_tool("select")
+    drag(window.canvas, [(80, 50), (520, 150)])
+    dlg2 = window.make_export_dialog()
+    assert dlg2.scope_selection.isChecked()
+    dlg2.folder.setText(str(out))
+    dlg2.format.setCurrentIndex(dlg2.format.findData("svg"))
+    (svg,) = dlg2.export_now()
+    assert svg.read_text().count("<path") + svg.read_text().count("<polyline") >= 1
+    dlg.deleteLater()
+    dlg2.deleteLater()
+
+
+def test_search_jumps_to_page_and_highlights_word(window):
+    first = add_lines_page(window, 1)
+    target = add_lines_page(window, 2, words=[Word((90, 180, 420, 40), "serendipity", 90.0)])
+    window.show_page(first)
+    window.library_panel.search_box.setText("serendipity")
+    hits = window.library_panel.run_search()
+    assert hits and hits[0].page_id == target
+    assert window.canvas.page_id == target
+    assert window.canvas._highlight is not None
+
+
+def test_layers_hide_and_pen_draws_on_chosen_layer(window):
+    pid = add_lines_page(window, 1)
+    lid = window.layers_panel.add_layer("Annotations")
+    assert lid is not None
+    window.set_tool("pen")
+    drag(window.canvas, [(100, 300), (200, 320), (300, 300)])
+    mine = window.library.strokes(pid, lid)
+    assert len(mine) == 1
+    window.undo_action.trigger()
+    assert window.library.strokes(pid, lid) == []
+    ink = [lay for lay in window.library.layers(pid) if lay.kind == "ink" and lay.id != lid][0]
+    window.library.set_layer_visible(ink.id, False)
+    window.canvas.refresh_layers()
+    assert not window.canvas.layer_items[ink.id].isVisible()
+
+
+def test_replay_draws_strokes_in_order_then_restores(window):
+    add_lines_page(window, 3)
+    assert window.replay.start()
+    window.replay.seek(0.5)
+    item = window.replay.item
+    drawn = int(np.searchsorted(item.ends, item.t, side="right"))
+    assert 0 < drawn < 3
+    assert not any(it.isVisible() for lid, it in window.canvas.layer_items.items()
+                   if any(lay.id == lid and lay.kind == "ink" for lay in window.canvas.layers))
+    window.replay.stop()
+    assert window.replay.item is None
+    assert any(it.isVisible() for it in window.canvas.layer_items.values())
+
+
+def test_start_up_does_not_load_tensorflow(user_dirs):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--library", str(user_dirs / "L.inknotes"),
+                        "--quit-after-start"], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "tensorflow loaded: False" in r.stdout
