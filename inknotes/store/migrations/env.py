@@ -1,0 +1,9 @@
+"""Alembic environment: always run on the connection the Library hands over (no ini file)."""
+from __future__ import annotations
+
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=None, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()
