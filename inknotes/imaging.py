@@ -223,18 +223,45 @@ def _background(gray: np.ndarray, radius: int) -> np.ndarray:
     """Paper brightness everywhere: a grey closing (removes dark ink) then a median, at low resolution."""
     h, w = gray.shape
     f = max(1, radius // 6)
-    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else gray
+    small = gray
+    if f > 1:
+        small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
     k = max(3, (2 * radius // f) | 1)
     bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     bg = cv2.medianBlur(bg, min(k, 255) if min(k, 255) % 2 else min(k, 255) - 1)
     return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR) if f > 1 else bg
 
 
+def _rule_bands(lines: np.ndarray, lab: np.ndarray, keep: np.ndarray, axis: int) -> np.ndarray:
+    """Each kept rule extended straight across the whole image as a 5 px band (fit y = a x + b)."""
+    h, w = lines.shape
+    band = np.zeros_like(lines)
+    ys, xs = np.nonzero(lines)
+    ids = lab[ys, xs]
+    sel = keep[ids]
+    along, off, ids = (xs, ys, ids) if axis == 0 else (ys, xs, ids)
+    along, off, ids = along[sel], off[sel], ids[sel]
+    for i in np.unique(ids):
+        a = along[ids == i].astype(np.float64)
+        o = off[ids == i].astype(np.float64)
+        slope, icpt = np.polyfit(a, o, 1) if np.ptp(a) > 0 else (0.0, float(o.mean()))
+        end = (w if axis == 0 else h) - 1
+        p0, p1 = (0.0, icpt), (float(end), icpt + slope * end)
+        if axis == 1:
+            p0, p1 = p0[::-1], p1[::-1]
+        cv2.line(band, (round(p0[0]), round(p0[1])), (round(p1[0]), round(p1[1])), 1, 5)
+    return band
+
+
 def _remove_rules(mask: np.ndarray, thin: float) -> np.ndarray:
-    """Drop long, thin, straight horizontal/vertical lines (rules, margins, grids), keeping ink that crosses them."""
+    """Drop long, thin, straight horizontal/vertical lines (rules, margins, grids).
+
+    Ink that crosses a rule is kept. Handwriting is never this long, straight and thin at once.
+    """
     h, w = mask.shape
     m8 = mask.astype(np.uint8)
     rules = np.zeros_like(m8)
+    bands = np.zeros_like(m8)
     for axis in (0, 1):  # 0: horizontal lines, 1: vertical lines
         span = w if axis == 0 else h
         length = max(25, span // 12)
@@ -243,25 +270,65 @@ def _remove_rules(mask: np.ndarray, thin: float) -> np.ndarray:
         lines = cv2.morphologyEx(cv2.dilate(m8, bridge), cv2.MORPH_OPEN, kern) & m8
         if not lines.any():
             continue
-        n, lab, st, _ = cv2.connectedComponentsWithStats(cv2.dilate(lines, np.ones((3, 3), np.uint8)))
-        extent = st[:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT]
-        keep = np.zeros(n, bool)
-        keep[1:] = extent[1:] >= 0.45 * span
-        # rules are thin: their area per unit length is below the ink's pen width
-        thick = st[:, cv2.CC_STAT_AREA] / np.maximum(extent, 1)
-        keep &= thick <= max(3.0, thin + 2.0)
+        # pieces of one slightly tilted or broken rule are bridged along its direction
+        join = np.ones((5, length // 2) if axis == 0 else (length // 2, 5), np.uint8)
+        n, lab, st, _ = cv2.connectedComponentsWithStats(cv2.dilate(lines, join))
+        extent = st[:, cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT] - (length // 2 - 1)
+        across = st[:, cv2.CC_STAT_HEIGHT if axis == 0 else cv2.CC_STAT_WIDTH] - 4
+        area = np.bincount(lab[lines > 0], minlength=n)
+        straight = across <= 0.05 * extent + 5
+        thick = area / np.maximum(extent, 1)
+        # a rule across the page, or a long hairline piece of one (faint rules break up)
+        start = st[:, cv2.CC_STAT_LEFT if axis == 0 else cv2.CC_STAT_TOP] + length // 4
+        edge = 0.04 * span + 3
+        reaches = (start <= edge) | (start + extent >= span - edge)  # rules run off the paper
+        keep = straight & reaches & (extent >= max(0.45 * span, 60 if axis == 0 else 120))
+        keep &= thick <= max(2.5, 0.6 * thin + 0.5)
+        keep |= straight & (extent >= max(3 * length, 100)) & (thick <= 1.8)
+        keep[0] = False
         if keep.any():
-            rules |= (lines & keep[lab].astype(np.uint8))
+            band = _rule_bands(lines, lab, keep, axis)
+            rules |= lines & (keep[lab].astype(np.uint8) | band)
+            bands |= band
     if not rules.any():
         return mask
     rest = m8 & (1 - rules)
+    # leftovers of a rule (its soft edges, short gaps) lie wholly inside the rule's band
+    n, lab, st, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
+    outside = np.bincount(lab[(rest > 0) & (bands == 0)], minlength=n)
+    stray = outside == 0
+    stray[0] = False
+    rest &= (~stray[lab]).astype(np.uint8)
     # a stroke crossing a rule continues on the other side: restore the rule pixels directly above/below it
-    back = cv2.dilate(rest, np.ones((5, 1), np.uint8)) | cv2.dilate(rest, np.ones((1, 5), np.uint8))
     horiz_rule = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((1, 9), np.uint8))
     restore = rules & np.where(horiz_rule > 0, cv2.dilate(rest, np.ones((5, 1), np.uint8)),
                                cv2.dilate(rest, np.ones((1, 5), np.uint8)))
-    del back
     return (rest | restore).astype(bool)
+
+
+def _edge_shadows(st: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Components hugging an image edge along much of it: page edges, frame shadows, not writing."""
+    h, w = shape
+    x, y, bw, bh = (st[:, i] for i in range(4))  # left, top, width, height
+    side = ((x == 0) | (x + bw == w)) & (bh >= 0.3 * h) & (bw <= 0.15 * w)
+    top = ((y == 0) | (y + bh == h)) & (bw >= 0.3 * w) & (bh <= 0.15 * h)
+    out = side | top
+    out[0] = False
+    return out
+
+
+def _blobs(mask: np.ndarray, lab: np.ndarray, st: np.ndarray, pw: float) -> np.ndarray:
+    """Big solid dark areas (shadows, page edges, photos) far thicker than any pen stroke."""
+    from scipy import ndimage
+
+    n = len(st)
+    if n < 2 or pw <= 0:
+        return np.zeros(n, bool)
+    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    thickest = np.asarray(ndimage.maximum(dt, lab, np.arange(n)))
+    out = (thickest > max(6.0, 2.5 * pw)) & (st[:, cv2.CC_STAT_AREA] > 40 * pw * pw)
+    out[0] = False
+    return out
 
 
 def pen_width_of(mask: np.ndarray) -> float:
@@ -278,17 +345,16 @@ def pen_width_of(mask: np.ndarray) -> float:
 
 def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     """Boolean ink mask from an illumination-flattened grey image, and the pen width."""
-    from skimage.filters import apply_hysteresis_threshold, threshold_otsu
+    from skimage.filters import apply_hysteresis_threshold
 
-    dark = 255.0 - cv2.GaussianBlur(gray, (0, 0), 0.8).astype(np.float32)  # 0 = paper
+    dark = 255.0 - cv2.GaussianBlur(gray, (0, 0), 0.5).astype(np.float32)  # 0 = paper
     noise = float(np.median(np.abs(dark - np.median(dark)))) * 1.4826 + 1.0
     cand = dark > max(6.0 * noise, 25.0)
     if cand.sum() < 10:
         return np.zeros(gray.shape, bool), 0.0
     level = float(np.percentile(dark[cand], 90))  # typical full ink darkness
-    otsu = float(threshold_otsu(dark[dark > 3 * noise])) if (dark > 3 * noise).sum() > 10 else level / 2
-    high = max(0.5 * level, min(otsu, 0.6 * level), 5.0 * noise)
-    low = max(0.4 * level, 3.5 * noise)
+    high = max(0.6 * level, 5.0 * noise)
+    low = max(0.45 * level, 3.5 * noise)
     low = min(low, high)
     mask = apply_hysteresis_threshold(dark, low, high)
     pw = pen_width_of(mask)
@@ -296,8 +362,9 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     small = st[:, cv2.CC_STAT_AREA] < max(4.0, 0.6 * pw * pw)
     small[0] = False
-    if small.any():
-        mask &= ~small[lab]
+    drop = small | _edge_shadows(st, mask.shape) | _blobs(mask, lab, st, pw)
+    if drop.any():
+        mask &= ~drop[lab]
     return mask, pen_width_of(mask)
 
 
