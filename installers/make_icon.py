@@ -70,14 +70,19 @@ def svg() -> str:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="{VIEW}" height="{VIEW}" viewBox="0 0 {VIEW} {VIEW}">
   <title>inknotes</title>
-  <rect x="{x0 + 10}" y="{y0 + 14}" width="{x1 - x0}" height="{y1 - y0}" rx="{PAGE_RADIUS}" fill="#000000" fill-opacity="0.2"/>
-  <rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" rx="{PAGE_RADIUS}" fill="#ffffff" stroke="#b8c4d6" stroke-width="8"/>
+  <rect x="{x0 + 10}" y="{y0 + 14}" width="{x1 - x0}" height="{y1 - y0}" rx="{PAGE_RADIUS}"
+        fill="#000000" fill-opacity="0.2"/>
+  <rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" rx="{PAGE_RADIUS}"
+        fill="#ffffff" stroke="#b8c4d6" stroke-width="8"/>
 {rules}
-  <polyline points="{_pts(handwriting())}" fill="none" stroke="{INK}" stroke-width="16" stroke-linecap="round" stroke-linejoin="round"/>
+  <polyline points="{_pts(handwriting())}"
+            fill="none" stroke="{INK}" stroke-width="16" stroke-linecap="round" stroke-linejoin="round"/>
   <polygon points="{_pts(nib['grip'])}" fill="#2b2d31"/>
   <polygon points="{_pts(nib['band'])}" fill="#c99a2e"/>
-  <polygon points="{_pts(nib['metal'])}" fill="#e0b546" stroke="#8a6a1c" stroke-width="4" stroke-linejoin="round"/>
-  <line x1="{slit[0][0]:.1f}" y1="{slit[0][1]:.1f}" x2="{slit[1][0]:.1f}" y2="{slit[1][1]:.1f}" stroke="#5b4511" stroke-width="5" stroke-linecap="round"/>
+  <polygon points="{_pts(nib['metal'])}"
+           fill="#e0b546" stroke="#8a6a1c" stroke-width="4" stroke-linejoin="round"/>
+  <line x1="{slit[0][0]:.1f}" y1="{slit[0][1]:.1f}" x2="{slit[1][0]:.1f}" y2="{slit[1][1]:.1f}"
+        stroke="#5b4511" stroke-width="5" stroke-linecap="round"/>
   <circle cx="{hole[0]:.1f}" cy="{hole[1]:.1f}" r="9" fill="#5b4511"/>
 </svg>
 """
