@@ -260,6 +260,14 @@ def test_strokes_come_back_in_crop_pixels_on_the_ink(standin):
         assert np.all(np.diff(times) > 0)
 
 
+def test_neighbours_ink_outside_the_word_mask_is_not_derendered(standin):
+    c = word_crop()
+    cv2.line(c.rgb, (5, 5), (5, 95), (20, 20, 30), 3)  # a neighbour's stroke, not in the mask
+    out = engine(standin).derender([c])[0]
+    bx0 = stroke_bbox(out.strokes)[0]
+    assert abs(bx0 - 60) < 6  # the strokes start at the word's ink, not at x=5
+
+
 def test_default_width_without_pen_width(standin):
     c = word_crop()
     c.pen_width = 0.0

@@ -320,6 +320,25 @@ def prepare_image(rgb: np.ndarray) -> tuple[np.ndarray, Placement]:
     return out, Placement(nw / w, nh / h, px, py)
 
 
+def isolate_word(crop: Crop) -> np.ndarray:
+    """The crop's RGB with ink that is not this word's (``crop.mask``) painted as paper, so the
+    model does not derender a neighbour's ink a second time. The word keeps a margin of a few
+    pen widths of the real page around its own ink."""
+    rgb = np.asarray(crop.rgb)
+    mask = np.asarray(crop.mask, bool) if crop.mask is not None else None
+    if mask is None or mask.shape != rgb.shape[:2] or not mask.any() or mask.all():
+        return rgb
+    r = int(max(2, round(2 * (crop.pen_width or DEFAULT_PEN_WIDTH))))
+    keep = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    outside = keep == 0
+    if not outside.any():
+        return rgb
+    out = rgb.copy()
+    paper = rgb[~mask].reshape(-1, rgb.shape[2] if rgb.ndim == 3 else 1)
+    out[outside] = np.median(paper, axis=0).astype(rgb.dtype)
+    return out
+
+
 def encode_jpeg(rgb: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
@@ -388,7 +407,7 @@ class InkSightEngine:
         return out
 
     def _derender_batch(self, model: InkSightModel, crops: Sequence[Crop]) -> list[Derendered]:
-        prepared = [prepare_image(c.rgb) for c in crops]
+        prepared = [prepare_image(isolate_word(c)) for c in crops]
         jpegs = [encode_jpeg(img) for img, _ in prepared]
         prompts = [prompt_for(self.mode, c.text) for c in crops]
         answers = model(prompts, jpegs)
