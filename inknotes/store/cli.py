@@ -1,0 +1,223 @@
+"""``inknotes import | pages | export | search``: the library from the command line.
+
+Top-level imports stay light (argparse only) so ``inknotes --help`` starts fast; the library,
+numpy and the pipeline load inside the handlers. Failures print ``inknotes: <file>: <sentence>``
+and the other inputs go on; the exit status is 1 when anything failed.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from .. import cli as main_cli
+
+    p = subparsers.add_parser(
+        "import", help="convert images and store them in a library",
+        description="Convert photos/scans (files or folders) and add each page to the library as "
+                    "editable ink. A file already in the library (same SHA-256) is skipped unless "
+                    "--allow-duplicate is given.")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
+    _library_argument(p)
+    p.add_argument("--notebook", default=None, metavar="NAME", help="notebook to add to (default: Inbox)")
+    main_cli.add_engine_arguments(p)
+    p.add_argument("--allow-duplicate", action="store_true", help="store a file again even if it is there")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="convert N files at a time")
+    p.set_defaults(func=cmd_import)
+
+    p = subparsers.add_parser("pages", help="list the pages in a library",
+                              description="One line per page: id, notebook, source file, stroke count "
+                                          "(tab-separated).")
+    _library_argument(p)
+    p.add_argument("--notebook", default=None, metavar="NAME", help="only this notebook")
+    p.set_defaults(func=cmd_pages)
+
+    p = subparsers.add_parser("export", help="write edited pages from a library to ink files",
+                              description="Write pages as edited in the library (not the original "
+                                          "conversion) to DIR/<source-name>.<format>.")
+    _library_argument(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--page", type=int, action="append", metavar="N", help="page id (repeatable)")
+    which.add_argument("--all", action="store_true", help="every page")
+    p.add_argument("-f", "--format", default="inkml",
+                   help="comma-separated formats: inkml, pdf, svg, png, xopp (default: inkml)")
+    p.add_argument("-o", "--output", default=".", metavar="DIR", help="output folder (default: here)")
+    p.add_argument("--background", action="store_true", help="draw the original scan under the ink")
+    p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser("search", help="find recognised words in a library",
+                              description="Print page id, notebook, file, word and its box (x,y,w,h) "
+                                          "for every recognised word that starts with the search words.")
+    _library_argument(p)
+    p.add_argument("text", help="words to look for")
+    p.add_argument("--limit", type=int, default=100, help="at most this many hits (default 100)")
+    p.set_defaults(func=cmd_search)
+
+
+def _library_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--library", "-L", metavar="L", default=None,
+                   help="library file (default: the user's library)")
+
+
+def _library_path(args: argparse.Namespace) -> Path:
+    if args.library:
+        return Path(args.library)
+    from .. import settings
+    return settings.default_library_path()
+
+
+def _report(path: object, message: str) -> None:
+    print(f"inknotes: {path}: {message}" if path else f"inknotes: {message}", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .. import cli as main_cli
+    from ..errors import InknotesError
+    from .library import Library
+
+    files, problems = main_cli.expand_inputs(args.inputs)
+    for path, msg in problems:
+        _report(path, msg)
+    engine_name = main_cli.resolve_engine_name(args)
+    options = main_cli.engine_options(args)
+    local = threading.local()
+    try:  # fail once, early, for a bad engine, model folder or library
+        from ..derender import get_engine
+        local.engine = get_engine(engine_name, **options)
+        lib = Library.open(_library_path(args))
+    except InknotesError as e:
+        _report(e.path, e.message)
+        return 2
+    except ImportError:
+        log.exception("loading engine %s", engine_name)
+        _report(None, f"The '{engine_name}' engine is not available in this installation.")
+        return 2
+    failed = len(problems)
+    out_lock = threading.Lock()
+
+    def engine():  # one engine per worker thread: engines keep per-run state
+        if getattr(local, "engine", None) is None:
+            local.engine = get_engine(engine_name, **options)
+        return local.engine
+
+    def one(path: Path) -> bool:
+        from ..pipeline import convert_file, file_sha256
+        try:
+            sha = file_sha256(path)
+            if not args.allow_duplicate:
+                existing = lib.find_page_by_sha(sha)
+                if existing is not None:
+                    with out_lock:
+                        print(f"{path}: already in the library as page {existing}, skipped", flush=True)
+                    return True
+            results = convert_file(path, engine_name=engine_name, engine_options=options, engine=engine())
+            lines = []
+            for res in results:
+                pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate)
+                label = f" page {res.page_index + 1}" if res.page_count > 1 else ""
+                lines.append(f"{path}{label}: page {pid} ({len(res.strokes)} strokes)")
+            with out_lock:
+                print("\n".join(lines), flush=True)
+            return True
+        except InknotesError as e:
+            with out_lock:
+                _report(e.path or path, e.message)
+            return False
+        except OSError as e:
+            with out_lock:
+                _report(path, f"Cannot read the file ({e.strerror or e}).")
+            return False
+        except Exception:  # noqa: BLE001 - one bad file must not stop the others
+            log.exception("importing %s", path)
+            with out_lock:
+                _report(path, "Converting this file failed unexpectedly; run with -v and see the log.")
+            return False
+
+    try:
+        jobs = max(1, int(args.jobs or 1))
+        if jobs == 1 or len(files) <= 1:
+            ok = [one(f) for f in files]
+        else:
+            with ThreadPoolExecutor(jobs) as pool:
+                ok = list(pool.map(one, files))
+    finally:
+        lib.close()
+    failed += ok.count(False)
+    return 1 if failed else 0
+
+
+def cmd_pages(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    with Library.open(_library_path(args), create=False) as lib:
+        pages = lib.pages()
+        if args.notebook is not None:
+            pages = [p for p in pages if p.notebook == args.notebook]
+        for p in pages:
+            print(f"{p.id}\t{p.notebook}\t{p.source_name or '-'}\t{p.stroke_count}")
+    return 0
+
+
+def export_names(pages: list[tuple[int, str]]) -> dict[int, str]:
+    """``{page id: stem}``: the source stem, with ``-<page id>`` added when a stem repeats."""
+    seen: set[str] = set()
+    out = {}
+    for pid, stem in pages:
+        key = stem.lower()
+        out[pid] = stem if key not in seen else f"{stem}-{pid}"
+        seen.add(key)
+    return out
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..errors import InknotesError
+    from ..fileio import check_writable_dir
+    from ..formats import parse_formats, write_page
+    from .library import Library
+
+    try:
+        formats = parse_formats(args.format)
+        out_dir = check_writable_dir(args.output)
+    except InknotesError as e:
+        _report(e.path, e.message)
+        return 2
+    failed = 0
+    with Library.open(_library_path(args), create=False) as lib:
+        ids = [p.id for p in lib.pages()] if args.all else list(dict.fromkeys(args.page))
+        results = []
+        for pid in ids:
+            try:
+                results.append((pid, lib.page_result(pid)))
+            except InknotesError as e:
+                _report(e.path, e.message)
+                failed += 1
+        names = export_names([(pid, res.output_stem()) for pid, res in results])
+        for pid, res in results:
+            for fmt in formats:
+                target = out_dir / f"{names[pid]}.{fmt}"
+                try:
+                    write_page(res, fmt, target, background=args.background)
+                    print(target, flush=True)
+                except InknotesError as e:
+                    _report(e.path or target, e.message)
+                    failed += 1
+    return 1 if failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    with Library.open(_library_path(args), create=False) as lib:
+        hits = lib.search(args.text, limit=args.limit)
+    for h in hits:
+        box = ",".join(f"{v:.0f}" for v in h.box)
+        print(f"{h.page_id}\t{h.notebook}\t{h.source_name or '-'}\t{h.text}\t{box}")
+    return 0
