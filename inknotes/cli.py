@@ -142,6 +142,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     try:  # fail once, early, for a bad engine or model folder
         from .derender import get_engine
         engine = get_engine(engine_name, **options)
+        if hasattr(engine, "load"):
+            engine.load()  # a model engine: validate the folder and signature before any work
         if getattr(engine, "notice", None):
             print(f"inknotes: {engine.notice}", file=sys.stderr)
     except InknotesError as e:
