@@ -151,8 +151,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return 2
     stems = unique_stems(files)
     jobs = max(1, args.jobs or 1)
-    if getattr(engine, "uses_gpu", False):
-        jobs = 1  # one model per process; the model batches words itself
+    if getattr(engine, "uses_gpu", False) or hasattr(engine, "load"):
+        jobs = 1  # one loaded model per process; the model batches words itself
     failed = len(problems)
     show_bar = len(files) > 1 and not args.quiet
     from .progress import ProgressBar
