@@ -21,8 +21,10 @@ from .imaging import PreparedPage
 
 log = logging.getLogger(__name__)
 
-# Measured on the dev pages (1400x2000, ~200 dpi): see benchmarks/ and the segment report.
-TESSERACT_CONFIG = "--psm 3 --oem 1"
+# Measured on the six dev pages (1400x2000, ~200 dpi, one Tesseract thread): on the grey image
+# cleaned by the ink mask, --psm 4 took 0.49 s/page and matched 81 true words; on the raw grey
+# image psm 3 / 4 / 6 / 11 took 0.9-1.9 s/page and matched 61-75.
+TESSERACT_CONFIG = "--psm 4 --oem 1"
 
 
 @dataclass
@@ -183,6 +185,15 @@ def tesseract_version() -> str | None:
         return None
 
 
+def _ocr_image(prepared: PreparedPage) -> np.ndarray:
+    """The flattened grey page with everything that is not ink (rules, texture, shadows) set to white.
+
+    Tesseract reads this faster and better than the raw grey page: no rules to mistake for text.
+    """
+    near_ink = cv2.dilate(prepared.mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return np.where(near_ink, prepared.gray, 255).astype(np.uint8)
+
+
 def ocr_words(prepared: PreparedPage, lang: str = "eng") -> list[OcrWord]:
     """Recognised words with boxes and confidences, in Tesseract's reading order.
 
@@ -195,7 +206,7 @@ def ocr_words(prepared: PreparedPage, lang: str = "eng") -> list[OcrWord]:
         raise EngineError(f"The OCR language '{lang}' is not a valid Tesseract language name.")
     os.environ["OMP_THREAD_LIMIT"] = "1"  # inherited by the tesseract subprocess
     try:
-        d = pytesseract.image_to_data(prepared.gray, lang=lang, config=TESSERACT_CONFIG,
+        d = pytesseract.image_to_data(_ocr_image(prepared), lang=lang, config=TESSERACT_CONFIG,
                                       output_type=pytesseract.Output.DICT)
     except pytesseract.TesseractNotFoundError as e:
         raise EngineError("Tesseract OCR is not installed; install the tesseract-ocr package.") from e
