@@ -335,3 +335,52 @@ def test_closed_library_says_so(tmp_path):
     lib.close()
     with pytest.raises(LibraryError, match="closed"):
         lib.pages()
+
+
+def test_old_history_is_forgotten_and_its_deleted_strokes_purged(lib, monkeypatch):
+    from inknotes.store import commands
+
+    monkeypatch.setattr(commands, "MAX_HISTORY", 3)
+    monkeypatch.setattr(commands, "TRIM_BATCH", 1)
+    pid = lib.add_page(make_page())
+    ids = [s.id for s in lib.strokes(pid)]
+    for sid in ids[:5]:
+        lib.delete_strokes([sid])
+    assert len(lib.history()) == 3
+    with pytest.raises(LibraryError, match="not in the library"):
+        lib.stroke(ids[0])                      # no command can bring it back: gone for good
+    while lib.undo():
+        pass
+    assert [s.id for s in lib.strokes(pid)] == ids[2:]
+
+
+def test_damaged_library_is_reported_not_crashed(tmp_path):
+    path = tmp_path / "broken.inknotes"
+    path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    with pytest.raises(LibraryError, match="damaged|not an inknotes library") as e:
+        Library.open(path)
+    assert e.value.path == str(path)
+
+
+def test_reprocess_adds_an_undoable_ink_layer_from_the_stored_image(lib, tmp_path, monkeypatch):
+    import inknotes.pipeline as pipeline
+
+    src = tmp_path / "page.png"
+    page = make_page(source=src)
+    Image.fromarray(page.image).save(src)
+    pid = lib.add_page(page)
+    src.unlink()
+    seen = {}
+
+    def convert_file(path, engine_name="tracer", engine_options=None, **kw):
+        seen["image"] = np.asarray(Image.open(path).convert("RGB"))
+        seen["engine"] = (engine_name, engine_options)
+        return [make_page(n=2, color="#0000aa")]
+    monkeypatch.setattr(pipeline, "convert_file", convert_file)
+    layer = lib.reprocess(pid, "inksight", mode="vanilla")
+    assert np.array_equal(seen["image"], page.image)
+    assert seen["engine"] == ("inksight", {"mode": "vanilla"})
+    assert [x.name for x in lib.layers(pid)] == ["Scan", "Ink", "Ink (inksight)"]
+    assert [s.stroke.color for s in lib.strokes(pid, layer)] == ["#0000aa"] * 2
+    assert lib.undo() == "Convert again with inksight"
+    assert len(lib.layers(pid)) == 2

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 MAX_HISTORY = 1000
+TRIM_BATCH = 100
 
 # Columns a command may change, per table (guards the SQL built from stored JSON).
 COLUMNS = {
@@ -86,12 +87,24 @@ def _drop_redo_tail(conn: Connection) -> None:
 
 
 def _trim(conn: Connection) -> None:
+    """Forget the oldest commands once the history is well past MAX_HISTORY (in batches), and
+    remove for good the soft-deleted rows no remaining command can bring back."""
     n = conn.execute(text("SELECT count(*) FROM commands")).scalar_one()
-    if n > MAX_HISTORY:
-        cut = conn.execute(text("SELECT id FROM commands ORDER BY id DESC LIMIT 1 OFFSET :k"),
-                           {"k": MAX_HISTORY}).scalar_one()
-        conn.execute(text("DELETE FROM command_changes WHERE command_id <= :c"), {"c": cut})
-        conn.execute(text("DELETE FROM commands WHERE id <= :c"), {"c": cut})
+    if n <= MAX_HISTORY + TRIM_BATCH:
+        return
+    cut = conn.execute(text("SELECT id FROM commands ORDER BY id DESC LIMIT 1 OFFSET :k"),
+                       {"k": MAX_HISTORY}).scalar_one()
+    conn.execute(text("DELETE FROM command_changes WHERE command_id <= :c"), {"c": cut})
+    conn.execute(text("DELETE FROM commands WHERE id <= :c"), {"c": cut})
+    purge_deleted(conn)
+
+
+def purge_deleted(conn: Connection) -> None:
+    """Hard-delete soft-deleted rows that no command in the history refers to."""
+    for tbl, extra in (("strokes", ""), ("layers", ""), ("pages", ""),
+                       ("notebooks", " AND id NOT IN (SELECT notebook_id FROM pages)")):
+        conn.execute(text(f"DELETE FROM {tbl} WHERE deleted = 1 AND id NOT IN "
+                          f"(SELECT row_id FROM command_changes WHERE tbl = '{tbl}'){extra}"))
 
 
 def _changes(conn: Connection, cmd_id: int, desc: bool) -> list[tuple[str, int, str, str]]:
