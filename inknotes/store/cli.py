@@ -143,6 +143,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     try:
         jobs = max(1, int(args.jobs or 1))
+        if getattr(local.engine, "uses_gpu", False):
+            jobs = 1  # one model at a time; it batches words itself
         if jobs == 1 or len(files) <= 1:
             ok = [one(f) for f in files]
         else:

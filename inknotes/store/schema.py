@@ -6,6 +6,7 @@ because strokes are read and written in bulk. Stroke geometry is one float32 blo
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -158,12 +159,13 @@ def alembic_config(connection: Connection) -> Config:
     return cfg
 
 
-def known_revisions() -> tuple[set[str], str]:
-    """All revisions this version ships, and the head."""
+@functools.lru_cache(maxsize=1)
+def known_revisions() -> tuple[frozenset[str], str]:
+    """All revisions this version ships, and the head (read once per process)."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory(str(MIGRATIONS_DIR))
-    return {r.revision for r in script.walk_revisions()}, script.get_current_head()
+    return frozenset(r.revision for r in script.walk_revisions()), script.get_current_head()
 
 
 def current_revision(connection: Connection) -> str | None:
