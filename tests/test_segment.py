@@ -1,0 +1,117 @@
+"""Words and lines come out in reading order with every ink pixel in exactly one word;
+Tesseract reads a clear handwritten line; OCR words and ink regions are joined sensibly."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+import pytest
+
+from inknotes.errors import EngineError
+from inknotes.imaging import LoadedPage, PreparedPage, load_pages, prepare
+from inknotes.segment import OcrWord, Region, group_words, ink_regions, ocr_words, tesseract_version
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def _coverage_is_exact(prep: PreparedPage, regions: list[Region]) -> bool:
+    cover = np.zeros(prep.mask.shape, np.int32)
+    for r in regions:
+        x, y, w, h = r.box
+        assert r.mask.shape == (h, w) and r.mask.any()
+        cover[y:y + h, x:x + w] += r.mask
+    return bool((cover[prep.mask] == 1).all() and (cover[~prep.mask] == 0).all())
+
+
+def _prepared(rgb: np.ndarray) -> PreparedPage:
+    return prepare(LoadedPage(rgb=rgb, source=Path("t.png"), page_index=0, page_count=1, dpi=None))
+
+
+def test_handwritten_line_gives_its_words_left_to_right():
+    # UNIPEN "that tries to recognize them." rendered as a scan
+    prep = prepare(load_pages(FIX / "imaging_scan_line.png")[0])
+    regions = ink_regions(prep)
+    assert len(regions) == 5
+    assert {r.line for r in regions} == {0}
+    xs = [r.box[0] for r in regions]
+    assert xs == sorted(xs)
+    assert _coverage_is_exact(prep, regions)
+
+
+def test_two_lines_with_dotted_letters_in_reading_order():
+    img = np.full((260, 700, 3), 250, np.uint8)
+    font = cv2.FONT_HERSHEY_SCRIPT_SIMPLEX
+    cv2.putText(img, "mini  juice  idea", (30, 90), font, 2.0, (20, 20, 120), 3, cv2.LINE_AA)
+    cv2.putText(img, "hello  world", (30, 200), font, 2.0, (20, 20, 120), 3, cv2.LINE_AA)
+    prep = _prepared(img)
+    regions = ink_regions(prep)
+    assert [r.line for r in regions] == [0, 0, 0, 1, 1]  # i-dots join their words, no extra lines
+    assert regions[0].box[0] < regions[1].box[0] < regions[2].box[0]
+    assert regions[3].box[1] > regions[2].box[1] + regions[2].box[3] - 20
+    assert _coverage_is_exact(prep, regions)
+
+
+def test_no_ink_gives_no_regions():
+    img = np.full((100, 100, 3), 240, np.uint8)
+    img[:50] = 250
+    assert ink_regions(_prepared(img)) == []
+
+
+def test_full_page_gives_every_line_and_word():
+    # an A5 page at 200 dpi with ten lines of six words
+    img = np.full((2000, 1400, 3), 248, np.uint8)
+    for row in range(10):
+        cv2.putText(img, "one  two  three  four  five  six", (60, 150 + row * 180),
+                    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.2, (30, 30, 30), 3, cv2.LINE_AA)
+    regions = ink_regions(_prepared(img))
+    assert len({r.line for r in regions}) == 10
+    assert len(regions) == 60
+
+
+@pytest.mark.skipif(tesseract_version() is None, reason="tesseract-ocr is not installed")
+def test_tesseract_reads_a_clear_handwritten_line():
+    # UNIPEN "the quake that shook the world" on ruled paper
+    prep = prepare(load_pages(FIX / "imaging_ruled_line.png")[0])
+    words = ocr_words(prep)
+    texts = {w.text.lower().strip(".,") for w in words}
+    assert len(texts & {"the", "quake", "that", "shook", "world"}) >= 2
+    assert all(w.line == 0 for w in words)
+    assert all(-1 <= w.confidence <= 100 for w in words)
+    groups = group_words(ink_regions(prep), words)
+    assert any(g.source == "ocr" and "that" in g.text.lower() for g in groups)
+
+
+def test_missing_tesseract_is_a_plain_sentence(monkeypatch):
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    prep = _prepared(np.pad(np.full((40, 40, 3), 20, np.uint8), ((30, 30), (30, 30), (0, 0)),
+                            constant_values=250))
+    with pytest.raises(EngineError) as e:
+        ocr_words(prep)
+    assert str(e.value) == "Tesseract OCR is not installed; install the tesseract-ocr package."
+    assert tesseract_version() is None
+
+
+def _region(x: int, y: int, w: int, h: int, line: int = 0) -> Region:
+    return Region(box=(x, y, w, h), mask=np.ones((h, w), bool), line=line)
+
+
+def test_grouping_joins_regions_to_words_and_keeps_uncovered_ink():
+    regions = [_region(0, 0, 30, 20), _region(34, 0, 20, 20), _region(100, 0, 30, 20),
+               _region(200, 0, 40, 20), _region(0, 50, 30, 20, line=1)]
+    words = [
+        OcrWord(box=(0, 0, 55, 20), text="hello", confidence=90, line=0),  # covers regions 0 and 1
+        OcrWord(box=(200, 0, 20, 20), text="big", confidence=70, line=0),  # half of region 3
+        OcrWord(box=(220, 0, 20, 20), text="cat", confidence=50, line=0),  # other half of region 3
+        OcrWord(box=(400, 0, 30, 20), text="ghost", confidence=10, line=0),  # over no ink: dropped
+        OcrWord(box=(0, 50, 30, 20), text="two", confidence=80, line=1),
+    ]
+    groups = group_words(regions, words)
+    assert [g.region_ids for g in groups] == [[0, 1], [2], [3], [4]]
+    assert [g.source for g in groups] == ["ocr", "ink", "ocr", "ocr"]
+    assert [g.text for g in groups] == ["hello", "", "big cat", "two"]
+    assert groups[1].confidence == -1
+    assert groups[2].confidence == pytest.approx(60)
+    assert [g.line for g in groups] == [0, 0, 0, 1]
+    assert all("ghost" not in g.text for g in groups)
