@@ -1,0 +1,177 @@
+"""Stroke graph -> pen paths: pair branches at junctions by smooth continuation, walk the
+pairs into strokes, point each stroke the way people write, and order strokes in a word.
+
+This is the tracer's writing prior: one stroke per pen-down, left to right, top to bottom,
+delayed strokes (i-dots, t-bars) after the word's main body.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .skeleton_graph import Graph
+
+End = tuple[int, int]  # (edge id, 0 = at edge start / 1 = at edge end)
+
+
+def _out_dir(g: Graph, end: End, reach: float) -> np.ndarray:
+    """Unit direction leaving the node along an edge end, looked at ``reach`` px away."""
+    e, side = end
+    pts = g.edges[e].pts if side == 0 else g.edges[e].pts[::-1]
+    if len(pts) < 2:
+        return np.zeros(2, np.float32)
+    d = np.sqrt((np.diff(pts, axis=0) ** 2).sum(1))
+    s = np.concatenate([[0.0], np.cumsum(d)])
+    k = int(np.searchsorted(s, min(reach, s[-1])))
+    k = min(max(k, 1), len(pts) - 1)
+    v = pts[k] - pts[0]
+    n = float(np.hypot(*v))
+    return (v / n).astype(np.float32) if n > 1e-6 else np.zeros(2, np.float32)
+
+
+def _matchings(items: list[int]):
+    """All maximum matchings of a small list (one item left over when odd)."""
+    if len(items) < 2:
+        yield [], list(items)
+        return
+    if len(items) % 2:
+        for i in range(len(items)):
+            rest = items[:i] + items[i + 1:]
+            for m, _ in _matchings(rest):
+                yield m, [items[i]]
+        return
+    a = items[0]
+    for i in range(1, len(items)):
+        rest = items[1:i] + items[i + 1:]
+        for m, left in _matchings(rest):
+            yield [(a, items[i])] + m, left
+
+
+def pair_ends(g: Graph, reach: float) -> dict[End, End]:
+    """At every junction, pair the branch ends so each pair continues as straight as
+    possible (maximum total straightness). Returns end -> partner end, both ways."""
+    partner: dict[End, End] = {}
+    for nd, ends in g.incidence().items():
+        if len(ends) < 2:
+            continue
+        dirs = [_out_dir(g, en, reach) for en in ends]
+        k = len(ends)
+        # straightness of continuing from branch i into branch j: in along -d_i, out along d_j
+        s = -np.array([[float(dirs[i] @ dirs[j]) for j in range(k)] for i in range(k)])
+        if k <= 7:
+            best, best_score = None, -1e9
+            for m, _ in _matchings(list(range(k))):
+                sc = sum(s[i, j] for i, j in m)
+                if sc > best_score:
+                    best, best_score = m, sc
+            pairs = best or []
+        else:  # greedy for rare big blobs
+            pairs, used = [], set()
+            for flat in np.argsort(-s, axis=None):
+                i, j = divmod(int(flat), k)
+                if i < j and i not in used and j not in used:
+                    pairs.append((i, j))
+                    used |= {i, j}
+        for i, j in pairs:
+            partner[ends[i]] = ends[j]
+            partner[ends[j]] = ends[i]
+    return partner
+
+
+def walk_trails(g: Graph, partner: dict[End, End]) -> list[np.ndarray]:
+    """Follow the pairings into polylines: start at unpaired ends, then close the loops."""
+    used: set[int] = set()
+    trails: list[np.ndarray] = []
+
+    def walk(e: int, side: int) -> np.ndarray:
+        parts = []
+        while e not in used:
+            used.add(e)
+            pts = g.edges[e].pts if side == 0 else g.edges[e].pts[::-1]
+            parts.append(pts if not parts else pts[1:])
+            nxt = partner.get((e, 1 - side))
+            if nxt is None:
+                break
+            e, side = nxt
+        return np.vstack(parts)
+
+    inc = g.incidence()
+    starts = [en for ends in inc.values() for en in ends if en not in partner]
+    for e, side in starts:
+        if e not in used:
+            trails.append(walk(e, side))
+    for e in list(g.edges):
+        if e not in used:
+            trails.append(walk(e, 0))
+    # lone nodes (a dot thinned to a pixel)
+    for nd, ends in inc.items():
+        if not ends:
+            trails.append(g.nodes[nd][None].copy())
+    return trails
+
+
+def orient(pts: np.ndarray, vertical_ratio: float = 2.0) -> np.ndarray:
+    """Run an open stroke left to right (top to bottom when it is mostly vertical); run a
+    closed one from its top, counter-clockwise on the page, as people write 'o'."""
+    if len(pts) < 2:
+        return pts
+    span = np.ptp(pts, axis=0)
+    closed = float(np.hypot(*(pts[-1] - pts[0]))) < max(2.0, 0.15 * float(span.max()))
+    if closed:
+        top = int(np.argmin(pts[:, 1]))
+        ring = np.vstack([pts[top:-1], pts[:top + 1]]) if top > 0 else pts
+        # shoelace in image coords (y down): positive area = clockwise on the page
+        x, y = ring[:, 0], ring[:, 1]
+        area = float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
+        return ring[::-1].copy() if area > 0 else ring
+    dx, dy = pts[-1] - pts[0]
+    if abs(dy) > vertical_ratio * abs(dx):
+        return pts if dy >= 0 else pts[::-1].copy()
+    return pts if dx >= 0 else pts[::-1].copy()
+
+
+def order_strokes(strokes: list[np.ndarray], delayed_frac: float = 0.25) -> list[int]:
+    """Indices in writing order: text lines top to bottom; in a line, main strokes left to
+    right by their left edge, then short delayed strokes (dots, bars) left to right."""
+    if not strokes:
+        return []
+    boxes = np.array([[s[:, 0].min(), s[:, 1].min(), s[:, 0].max(), s[:, 1].max()] for s in strokes])
+    lens = np.array([float(np.sqrt((np.diff(s, axis=0) ** 2).sum(1)).sum()) if len(s) > 1 else 0.0
+                     for s in strokes])
+    lines = _text_lines(boxes, lens)
+    order: list[int] = []
+    for members in lines:
+        m = np.array(members)
+        big = lens[m].max() if len(m) else 0.0
+        main = [i for i in m if lens[i] >= delayed_frac * big]
+        late = [i for i in m if lens[i] < delayed_frac * big]
+        order += sorted(main, key=lambda i: boxes[i, 0]) + sorted(late, key=lambda i: boxes[i, 0])
+    return order
+
+
+def _text_lines(boxes: np.ndarray, lens: np.ndarray) -> list[list[int]]:
+    """Group strokes into text lines by vertical overlap of the long strokes' boxes."""
+    idx = sorted(range(len(boxes)), key=lambda i: -lens[i])
+    bands: list[list[float]] = []  # [y0, y1]
+    members: list[list[int]] = []
+    for i in idx:
+        y0, y1 = boxes[i, 1], boxes[i, 3]
+        cy = (y0 + y1) / 2
+        hit = -1
+        for b, (b0, b1) in enumerate(bands):
+            if b0 <= cy <= b1:
+                hit = b
+                break
+        if hit < 0:
+            if lens[i] == 0 or (bands and (y1 - y0) < 0.3 * np.median([b1 - b0 for b0, b1 in bands])):
+                # a small mark: attach to the nearest band
+                if bands:
+                    d = [min(abs(cy - b0), abs(cy - b1)) for b0, b1 in bands]
+                    members[int(np.argmin(d))].append(i)
+                    continue
+            bands.append([y0, y1])
+            members.append([i])
+        else:
+            members[hit].append(i)
+    order = np.argsort([b0 + b1 for b0, b1 in bands])
+    return [members[k] for k in order]
+

@@ -1,0 +1,249 @@
+"""Ink mask -> skeleton -> stroke graph (nodes at ends and junctions, edges = skeleton paths).
+
+The graph is what the tracer reasons about: pen paths are walks through it. Pixel work is
+vectorised with numpy/OpenCV; only the walk along each skeleton path runs in Python, and it
+touches each skeleton pixel once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from skimage.morphology import skeletonize
+
+# 8-neighbourhood offsets (dy, dx); diagonals are the ones with both parts non-zero.
+_OFFSETS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+@dataclass
+class Edge:
+    """A skeleton path from node ``u`` to node ``v``; ``pts`` (N, 2) float32 x, y runs u -> v
+    and starts/ends at the node positions."""
+
+    u: int
+    v: int
+    pts: np.ndarray
+
+    @property
+    def length(self) -> float:
+        if len(self.pts) < 2:
+            return 0.0
+        return float(np.sqrt((np.diff(self.pts, axis=0) ** 2).sum(1)).sum())
+
+
+@dataclass
+class Graph:
+    """Nodes (id -> (x, y)) and edges (id -> Edge). Ids stay stable while the graph is edited."""
+
+    nodes: dict[int, np.ndarray] = field(default_factory=dict)
+    edges: dict[int, Edge] = field(default_factory=dict)
+    _next_node: int = 0
+    _next_edge: int = 0
+
+    def add_node(self, pos: np.ndarray) -> int:
+        i = self._next_node
+        self._next_node += 1
+        self.nodes[i] = np.asarray(pos, np.float32)
+        return i
+
+    def add_edge(self, u: int, v: int, pts: np.ndarray) -> int:
+        i = self._next_edge
+        self._next_edge += 1
+        self.edges[i] = Edge(u, v, np.asarray(pts, np.float32))
+        return i
+
+    def incidence(self) -> dict[int, list[tuple[int, int]]]:
+        """node -> [(edge id, end)], end 0 = the edge's start (at u), 1 = its end (at v).
+        A loop edge appears twice at its node."""
+        inc: dict[int, list[tuple[int, int]]] = {n: [] for n in self.nodes}
+        for e, ed in self.edges.items():
+            inc[ed.u].append((e, 0))
+            inc[ed.v].append((e, 1))
+        return inc
+
+
+def clean_mask(mask: np.ndarray, pen_width: float) -> np.ndarray:
+    """Fill pinholes inside strokes (they would become fake loops) and drop specks."""
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if not m.any():
+        return m.astype(bool)
+    hole_area = max(2.0, 0.6 * pen_width * pen_width)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(1 - m, connectivity=4)
+    h, w = m.shape
+    x, y, bw, bh, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
+    inner = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h) & (area <= hole_area)
+    inner[0] = inner[0] & (area[0] <= hole_area)
+    out = m.astype(bool) | inner[lab]
+    speck = max(2.0, 0.25 * pen_width * pen_width)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(out.astype(np.uint8), connectivity=8)
+    keep = stats[:, 4] > speck
+    keep[0] = False
+    return keep[lab]
+
+
+def skeleton_of(mask: np.ndarray) -> np.ndarray:
+    """One-pixel-wide 8-connected skeleton (scikit-image's Zhang-style thinning)."""
+    return skeletonize(mask)
+
+
+def _neighbours(skel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skeleton pixel coords (ys, xs) and their (n, 8) neighbour ids (-1 none). A diagonal
+    link is dropped when a 4-neighbour already joins the two pixels, so staircases have
+    degree 2 and junction degrees are real."""
+    ys, xs = np.nonzero(skel)
+    h, w = skel.shape
+    idmap = np.full((h + 2, w + 2), -1, np.int64)
+    idmap[ys + 1, xs + 1] = np.arange(len(ys))
+    cols = []
+    for dy, dx in _OFFSETS:
+        nb = idmap[ys + 1 + dy, xs + 1 + dx]
+        if dy and dx:
+            corner = (idmap[ys + 1 + dy, xs + 1] >= 0) | (idmap[ys + 1, xs + 1 + dx] >= 0)
+            nb = np.where(corner, -1, nb)
+        cols.append(nb)
+    return ys, xs, np.stack(cols, 1) if cols else np.zeros((0, 8), np.int64)
+
+
+def build_graph(skel: np.ndarray) -> Graph:
+    """Stroke graph of a skeleton: node clusters at pixels of degree != 2, edges between."""
+    g = Graph()
+    ys, xs, nb = _neighbours(skel)
+    n = len(ys)
+    if n == 0:
+        return g
+    deg = (nb >= 0).sum(1)
+    is_node = deg != 2
+    # cluster adjacent node pixels into one node (junction blobs)
+    node_img = np.zeros(skel.shape, np.uint8)
+    node_img[ys[is_node], xs[is_node]] = 1
+    _, lab = cv2.connectedComponents(node_img, connectivity=8)
+    pix_cluster = np.where(is_node, lab[ys, xs], 0)  # 0 = not a node pixel
+    clusters = np.unique(pix_cluster[is_node])
+    cl_node: dict[int, int] = {}
+    for c in clusters:
+        sel = pix_cluster == c
+        cl_node[int(c)] = g.add_node(np.array([xs[sel].mean(), ys[sel].mean()], np.float32))
+    # two neighbours of every degree-2 pixel, as plain lists for a fast walk
+    srt = np.sort(nb, axis=1)
+    a0 = srt[:, -1].tolist()
+    a1 = srt[:, -2].tolist()
+    node_of = pix_cluster.tolist()
+    visited = np.zeros(n, bool)
+    xs_l, ys_l = xs.tolist(), ys.tolist()
+    done_starts: set[tuple[int, int]] = set()
+    for p in np.nonzero(is_node)[0].tolist():
+        cp = node_of[p]
+        for q in nb[p][nb[p] >= 0].tolist():
+            if node_of[q] == cp or (p, q) in done_starts:
+                continue
+            path = [p]
+            prev, cur = p, q
+            while node_of[cur] == 0:
+                visited[cur] = True
+                path.append(cur)
+                nxt = a0[cur] if a0[cur] != prev else a1[cur]
+                prev, cur = cur, nxt
+            path.append(cur)
+            done_starts.add((cur, prev))
+            done_starts.add((p, q))
+            pts = np.array([[xs_l[i], ys_l[i]] for i in path[1:-1]], np.float32).reshape(-1, 2)
+            u, v = cl_node[cp], cl_node[node_of[cur]]
+            pts = np.vstack([g.nodes[u][None], pts, g.nodes[v][None]])
+            g.add_edge(u, v, pts)
+    # closed loops with no junction ('o', '0'): start anywhere, here the top pixel
+    rest = np.nonzero(~is_node & ~visited)[0]
+    while len(rest):
+        start = int(rest[np.argmin(ys[rest] * 100000 + xs[rest])])
+        path = [start]
+        visited[start] = True
+        prev, cur = start, a0[start]
+        while cur != start and not visited[cur]:
+            visited[cur] = True
+            path.append(cur)
+            nxt = a0[cur] if a0[cur] != prev else a1[cur]
+            prev, cur = cur, nxt
+        pts = np.array([[xs_l[i], ys_l[i]] for i in path], np.float32)
+        u = g.add_node(pts[0])
+        g.add_edge(u, u, np.vstack([pts, pts[:1]]))
+        rest = np.nonzero(~is_node & ~visited)[0]
+    return g
+
+
+def _degree(inc: dict[int, list[tuple[int, int]]], node: int) -> int:
+    return len(inc[node])
+
+
+def _merge_degree_two(g: Graph) -> None:
+    """Join the two edges at every node of degree 2 into one (the node is just a bend)."""
+    changed = True
+    while changed:
+        changed = False
+        inc = g.incidence()
+        for nd, ends in inc.items():
+            if len(ends) != 2 or ends[0][0] == ends[1][0]:
+                continue
+            (e1, end1), (e2, end2) = ends
+            p1 = g.edges[e1].pts if end1 == 1 else g.edges[e1].pts[::-1]  # runs into nd
+            p2 = g.edges[e2].pts if end2 == 0 else g.edges[e2].pts[::-1]  # runs out of nd
+            a = g.edges[e1].u if end1 == 1 else g.edges[e1].v
+            b = g.edges[e2].v if end2 == 0 else g.edges[e2].u
+            del g.edges[e1], g.edges[e2], g.nodes[nd]
+            g.add_edge(a, b, np.vstack([p1, p2[1:]]))
+            changed = True
+            break
+
+
+def prune_spurs(g: Graph, spur_len: float, rounds: int = 2) -> None:
+    """Remove short dead-end branches hanging off junctions: thinning artefacts at corners
+    and stroke ends, not pen paths."""
+    for _ in range(rounds):
+        inc = g.incidence()
+        drop = []
+        for e, ed in g.edges.items():
+            if ed.u == ed.v:
+                continue
+            du, dv = len(inc[ed.u]), len(inc[ed.v])
+            if (du == 1) != (dv == 1) and max(du, dv) >= 3 and ed.length < spur_len:
+                drop.append(e)
+        if not drop:
+            break
+        # never drop two spurs that would leave a junction with < 2 branches
+        removed_at: dict[int, int] = {}
+        for e in sorted(drop, key=lambda k: g.edges[k].length):
+            ed = g.edges[e]
+            j, tip = (ed.u, ed.v) if len(inc[ed.v]) == 1 else (ed.v, ed.u)
+            if len(inc[j]) - removed_at.get(j, 0) <= 2:
+                continue
+            removed_at[j] = removed_at.get(j, 0) + 1
+            del g.edges[e], g.nodes[tip]
+        _merge_degree_two(g)
+
+
+def merge_junctions(g: Graph, merge_len: float) -> None:
+    """Contract short edges between two junctions: one crossing thinned into two nearby
+    junctions is one crossing."""
+    while True:
+        inc = g.incidence()
+        best = None
+        for e, ed in g.edges.items():
+            if ed.u == ed.v or len(inc[ed.u]) < 3 or len(inc[ed.v]) < 3:
+                continue
+            if ed.length < merge_len and (best is None or ed.length < g.edges[best].length):
+                best = e
+        if best is None:
+            return
+        ed = g.edges.pop(best)
+        keep, gone = ed.u, ed.v
+        mid = ed.pts[len(ed.pts) // 2].copy() if len(ed.pts) > 2 else (g.nodes[keep] + g.nodes[gone]) / 2
+        g.nodes[keep] = mid.astype(np.float32)
+        del g.nodes[gone]
+        for e2 in g.edges.values():
+            if e2.u == gone:
+                e2.u = keep
+            if e2.v == gone:
+                e2.v = keep
+            if e2.u == keep:
+                e2.pts[0] = mid
+            if e2.v == keep:
+                e2.pts[-1] = mid

@@ -1,0 +1,100 @@
+"""The built-in derendering engine: trace the ink mask into pen strokes, no model needed.
+
+mask -> skeleton -> stroke graph (spurs pruned, split junctions merged) -> pen paths that
+continue smoothly through junctions -> smoothed, simplified strokes with per-point width
+(from the distance transform) -> writing direction and order.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import Cancelled
+from ..ink import Stroke, rdp_keep, retime_in_order
+from .base import CancelFn, Crop, Derendered, ProgressFn
+from .ordering import orient, order_strokes, pair_ends, walk_trails
+from .skeleton_graph import build_graph, clean_mask, merge_junctions, prune_spurs, skeleton_of
+
+log = logging.getLogger(__name__)
+
+
+class TracerEngine:
+    """Skeleton-graph tracer. Options are accepted and ignored so every engine can be built
+    from the same settings (``model=``, ``mode=`` belong to other engines)."""
+
+    name = "tracer"
+    uses_gpu = False
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def derender(self, crops: Sequence[Crop], progress: ProgressFn | None = None,
+                 cancel: CancelFn | None = None) -> list[Derendered]:
+        out: list[Derendered] = []
+        total = len(crops)
+        for i, crop in enumerate(crops):
+            if cancel is not None and cancel():
+                raise Cancelled()
+            out.append(Derendered(strokes=trace_mask(crop.mask, crop.pen_width)))
+            if progress is not None:
+                progress(i + 1, total)
+        return out
+
+
+def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
+    """Strokes (crop pixel coordinates, drawing order, relative times) for one ink mask."""
+    mask = np.asarray(mask, bool)
+    if mask.ndim != 2 or not mask.any():
+        return []
+    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    pw = float(pen_width) if pen_width and pen_width > 0 else _pen_width(mask, dt)
+    mask = clean_mask(mask, pw)
+    if not mask.any():
+        return []
+    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    skel = skeleton_of(mask)
+    g = build_graph(skel)
+    prune_spurs(g, spur_len=max(2.0, 1.0 * pw))
+    merge_junctions(g, merge_len=max(2.0, 0.9 * pw))
+    partner = pair_ends(g, reach=max(3.0, 1.5 * pw))
+    paths = [orient(_smooth(p)) for p in walk_trails(g, partner)]
+    order = order_strokes(paths)
+    strokes = []
+    for i in order:
+        p = paths[i]
+        keep = rdp_keep(p, 0.35) if len(p) > 2 else np.arange(len(p))
+        p = p[keep]
+        strokes.append(Stroke.from_points(p, _widths(dt, p, pw)))
+    return retime_in_order(strokes)
+
+
+def _pen_width(mask: np.ndarray, dt: np.ndarray) -> float:
+    """Median stroke width: twice the distance transform along the skeleton."""
+    skel = skeleton_of(mask)
+    v = dt[skel]
+    return float(2 * np.median(v)) if len(v) else 2.0
+
+
+def _smooth(p: np.ndarray, k: int = 2) -> np.ndarray:
+    """Moving-average the pixel staircase (window 2k+1), ends kept in place."""
+    if len(p) < 2 * k + 2:
+        return p.astype(np.float32)
+    w = 2 * k + 1
+    pad = np.vstack([np.repeat(p[:1], k, 0), p, np.repeat(p[-1:], k, 0)])
+    c = np.cumsum(np.vstack([np.zeros((1, 2)), pad]), axis=0)
+    s = (c[w:] - c[:-w]) / w
+    s[0], s[-1] = p[0], p[-1]
+    return s.astype(np.float32)
+
+
+def _widths(dt: np.ndarray, p: np.ndarray, pw: float) -> np.ndarray:
+    """Per-point pen width: twice the distance to the paper at the point."""
+    h, w = dt.shape
+    xi = np.clip(np.rint(p[:, 0]).astype(int), 0, w - 1)
+    yi = np.clip(np.rint(p[:, 1]).astype(int), 0, h - 1)
+    wd = 2.0 * dt[yi, xi]
+    return np.where(wd > 0.5, wd, max(1.0, pw)).astype(np.float32)
