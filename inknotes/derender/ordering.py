@@ -50,7 +50,7 @@ def pair_ends(g: Graph, reach: float) -> dict[End, End]:
     """At every junction, pair the branch ends so each pair continues as straight as
     possible (maximum total straightness). Returns end -> partner end, both ways."""
     partner: dict[End, End] = {}
-    for nd, ends in g.incidence().items():
+    for ends in g.incidence().values():
         if len(ends) < 2:
             continue
         dirs = [_out_dir(g, en, reach) for en in ends]

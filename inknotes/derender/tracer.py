@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import Cancelled
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
-from .ordering import orient, order_strokes, pair_ends, walk_trails
+from .ordering import order_strokes, orient, pair_ends, walk_trails
 from .skeleton_graph import build_graph, clean_mask, merge_junctions, prune_spurs, skeleton_of
 
 log = logging.getLogger(__name__)
