@@ -468,9 +468,12 @@ class Watcher:
                 self._duplicate_later(sha, path)
                 return
         row = self.library.ingest_get(sha)
-        page_id = self.library.find_page_by_sha(sha)
-        if page_id is not None or (row is not None and row.state == "done"):
-            if row is None or row.state != "done":
+        # A page stored from these bytes by an import (no ingest row) counts as done; with a row
+        # that is not "done" a crash may have left a multi-page file half stored, so convert again
+        # (add_page returns the pages already stored).
+        page_id = row.page_id if row is not None else self.library.find_page_by_sha(sha)
+        if (row is not None and row.state == "done") or (row is None and page_id is not None):
+            if row is None:
                 self.library.ingest_record(sha, str(path), "done", page_id=page_id)
             with self._lock:
                 self._settle(path, stat)
@@ -535,18 +538,13 @@ class Watcher:
 
         row = self.library.ingest_record(sha, str(path), "running", attempt=True)
         try:
-            existing = self.library.find_page_by_sha(sha)
-            if existing is not None:  # a crash after add_page, before "done" was recorded
-                ids = [existing]
-            else:
-                ctx.check()
-                results = convert_file(path, engine=engine, progress=ctx.progress, cancel=ctx.cancelled)
-                ctx.check()
-                data = path.read_bytes()
-                ids = []
-                for i, page in enumerate(results):
-                    ids.append(self.library.add_page(page, source_bytes=data, sha256=sha,
-                                                     allow_duplicate=i > 0))
+            ctx.check()
+            results = convert_file(path, engine=engine, progress=ctx.progress, cancel=ctx.cancelled)
+            ctx.check()
+            data = path.read_bytes()
+            # add_page is idempotent per (sha256, page index): pages stored before a crash come back
+            # with their ids instead of being stored twice.
+            ids = [self.library.add_page(page, source_bytes=data, sha256=sha) for page in results]
         except Cancelled:
             self.library.ingest_record(sha, str(path), "queued")
             raise
