@@ -253,7 +253,8 @@ def _rule_bands(lines: np.ndarray, lab: np.ndarray, keep: np.ndarray, axis: int)
     return band
 
 
-def _remove_rules(mask: np.ndarray, thin: float) -> np.ndarray:
+def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
+                  ink_level: float = 0.0) -> np.ndarray:
     """Drop long, thin, straight horizontal/vertical lines (rules, margins, grids).
 
     Ink that crosses a rule is kept. Handwriting is never this long, straight and thin at once.
@@ -292,6 +293,12 @@ def _remove_rules(mask: np.ndarray, thin: float) -> np.ndarray:
             bands |= band
     if not rules.any():
         return mask
+    rules |= m8 & bands  # faint rules break into pieces too short for the opening
+    if dark is not None:
+        # ink lying along a rule is darker than the rule itself: keep it
+        rule_level = float(np.percentile(dark[rules > 0], 75))
+        if ink_level > 1.3 * rule_level:
+            rules &= (dark <= (rule_level + ink_level) / 2).astype(np.uint8)
     rest = m8 & (1 - rules)
     # leftovers of a rule (its soft edges, short gaps) lie wholly inside the rule's band
     n, lab, st, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
@@ -303,6 +310,11 @@ def _remove_rules(mask: np.ndarray, thin: float) -> np.ndarray:
     horiz_rule = cv2.morphologyEx(rules, cv2.MORPH_OPEN, np.ones((1, 9), np.uint8))
     restore = rules & np.where(horiz_rule > 0, cv2.dilate(rest, np.ones((5, 1), np.uint8)),
                                cv2.dilate(rest, np.ones((1, 5), np.uint8)))
+    # where a letter sits on the rule the ink there is thicker than the rule alone
+    thick_h = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((5, 1), np.uint8))
+    thick_v = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((1, 5), np.uint8))
+    near = cv2.dilate(rest, np.ones((7, 7), np.uint8))
+    restore |= rules & np.where(horiz_rule > 0, thick_h, thick_v) & near
     return (rest | restore).astype(bool)
 
 
@@ -319,14 +331,13 @@ def _edge_shadows(st: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def _blobs(mask: np.ndarray, lab: np.ndarray, st: np.ndarray, pw: float) -> np.ndarray:
     """Big solid dark areas (shadows, page edges, photos) far thicker than any pen stroke."""
-    from scipy import ndimage
-
     n = len(st)
+    out = np.zeros(n, bool)
     if n < 2 or pw <= 0:
-        return np.zeros(n, bool)
+        return out
     dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-    thickest = np.asarray(ndimage.maximum(dt, lab, np.arange(n)))
-    out = (thickest > max(6.0, 2.5 * pw)) & (st[:, cv2.CC_STAT_AREA] > 40 * pw * pw)
+    out[np.unique(lab[dt > max(6.0, 2.5 * pw)])] = True
+    out &= st[:, cv2.CC_STAT_AREA] > 40 * pw * pw
     out[0] = False
     return out
 
@@ -348,7 +359,8 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     from skimage.filters import apply_hysteresis_threshold
 
     dark = 255.0 - cv2.GaussianBlur(gray, (0, 0), 0.5).astype(np.float32)  # 0 = paper
-    noise = float(np.median(np.abs(dark - np.median(dark)))) * 1.4826 + 1.0
+    sample = dark[::3, ::3]  # a robust noise level does not need every pixel
+    noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826 + 1.0
     cand = dark > max(6.0 * noise, 25.0)
     if cand.sum() < 10:
         return np.zeros(gray.shape, bool), 0.0
@@ -358,7 +370,7 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     low = min(low, high)
     mask = apply_hysteresis_threshold(dark, low, high)
     pw = pen_width_of(mask)
-    mask = _remove_rules(mask, pw)
+    mask = _remove_rules(mask, pw, dark, level)
     n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     small = st[:, cv2.CC_STAT_AREA] < max(4.0, 0.6 * pw * pw)
     small[0] = False
@@ -381,7 +393,7 @@ def prepare(page: LoadedPage) -> PreparedPage:
         log.info("%s: page corners found, perspective corrected", page.source)
     # per-pixel darkest channel keeps coloured ink dark while tinted paper stays bright
     lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    g = np.minimum(lum, rgb.min(axis=2))
+    g = cv2.min(lum, cv2.min(cv2.min(rgb[..., 0], rgb[..., 1]), rgb[..., 2]))
     radius = int(np.clip(min(g.shape) / 15, 12, 60))
     bg = _background(g, radius).astype(np.float32)
     gray = np.clip(g.astype(np.float32) / np.maximum(bg, 1.0) * 255.0, 0, 255).astype(np.uint8)
