@@ -102,6 +102,7 @@ def main() -> None:
     search_ms = median_ms(lambda i: lib.search(queries[i]), 50)
     hits = [len(lib.search(q)) for q in queries[:10]]
 
+    list_ms = median_ms(lambda i: lib.pages(), 5)
     erased = []
 
     def erase(i: int) -> None:
@@ -117,6 +118,7 @@ def main() -> None:
     print(f"FTS search:            {search_ms:7.2f} ms median  (target <= 50; ~{mean_hits:.0f} hits)")
     pieces = statistics.mean(map(len, erased))
     print(f"erase command:         {erase_ms:7.2f} ms median  (target <= 20; ~{pieces:.1f} new strokes each)")
+    print(f"list all pages:        {list_ms:7.2f} ms median  (with live stroke counts)")
     for _ in range(steps):  # leave a reused bench library as it was
         lib.undo()
     lib.close()

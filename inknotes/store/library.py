@@ -839,8 +839,10 @@ def _make_engine(path: Path, read_only: bool) -> Engine:
 
 _PAGE_SQL = (
     "SELECT p.id, p.notebook_id, n.name, p.source_name, "
-    "(SELECT count(*) FROM strokes s JOIN layers l ON l.id = s.layer_id "
-    "WHERE s.page_id = p.id AND s.deleted = 0 AND l.deleted = 0 AND l.kind = 'ink'), "
+    # live strokes via the covering (page_id, deleted) index, minus those on deleted layers
+    "(SELECT count(*) FROM strokes s WHERE s.page_id = p.id AND s.deleted = 0) - "
+    "(SELECT count(*) FROM layers l JOIN strokes s ON s.layer_id = l.id WHERE l.page_id = p.id "
+    "AND (l.deleted = 1 OR l.kind != 'ink') AND s.deleted = 0), "
     "p.width, p.height, p.dpi, p.created, p.sha256, p.source_path, "
     "p.page_index, p.engine, p.deleted FROM pages p JOIN notebooks n ON n.id = p.notebook_id")
 
