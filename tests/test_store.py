@@ -328,6 +328,11 @@ def test_older_library_is_upgraded_with_its_pages(tmp_path):
     with Library.open(path) as lib:
         assert len(lib.strokes(pid)) == 6 and lib.search("hello")
         assert lib.ingest_record("x", "/a", "queued").state == "queued"  # table from revision 0002
+        ink = lib.layers(pid)[1].id
+        sid = lib.add_stroke(pid, ink, Stroke.from_points([[300, 20], [380, 20]], 2.0))
+        assert lib.strokes_at(pid, 340, 20, 1) == [sid]               # spatial index still in sync
+        lib.erase(pid, np.array([[340, 0], [340, 40]]), 3)
+        assert len(lib.page_result(pid).strokes) == 8                 # 6 + the new line cut in two
 
 
 def test_closed_library_says_so(tmp_path):
@@ -384,3 +389,16 @@ def test_reprocess_adds_an_undoable_ink_layer_from_the_stored_image(lib, tmp_pat
     assert [s.stroke.color for s in lib.strokes(pid, layer)] == ["#0000aa"] * 2
     assert lib.undo() == "Convert again with inksight"
     assert len(lib.layers(pid)) == 2
+
+
+def test_words_keep_their_ink_after_it_is_cut_or_merged(lib):
+    pid = lib.add_page(make_page())  # word "hello" owns strokes 0 and 1
+    ids = [s.id for s in lib.strokes(pid)]
+    lib.erase(pid, np.array([[30, 80], [30, 160]]), 2)        # cuts stroke 0 into two pieces
+    lib.split_stroke(ids[1], 1)
+    res = lib.page_result(pid)
+    hello = res.words[0]
+    assert len(hello.stroke_ids) >= 4
+    xs = np.concatenate([res.strokes[i].points[:, 0] for i in hello.stroke_ids])
+    assert xs.min() >= 20 and xs.max() <= 90                      # strokes 0 and 1 span x 20..90
+    assert res.words[1].stroke_ids == [i for i, s in enumerate(res.strokes) if 100 <= s.points[0, 0] < 180]

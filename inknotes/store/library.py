@@ -404,16 +404,19 @@ class Library:
                     "AND kind = 'ink' ORDER BY ord, id"), {"p": page_id})]
             else:
                 lids = [int(i) for i in layer_ids]
-            strokes = _live_strokes(c, page_id, lids)
+            strokes = _live_rows(c, page_id, lids)
             words = list(c.execute(text("SELECT x, y, w, h, text, confidence, line, source, stroke_ids "
                                         "FROM words WHERE page_id = :p ORDER BY id"), {"p": page_id}))
             return meta, strokes, words
         meta, rows, wrows = self._read(rd)
-        index = {r.id: i for i, r in enumerate(rows)}
+        by_root: dict[int, list[int]] = {}
+        for i, r in enumerate(rows):  # pieces cut from a word's stroke still belong to the word
+            by_root.setdefault(r[12], []).append(i)
         words = [Word(box=(w[0], w[1], w[2], w[3]), text=w[4], confidence=w[5], line=w[6], source=w[7],
-                      stroke_ids=[index[s] for s in json.loads(w[8]) if s in index]) for w in wrows]
+                      stroke_ids=sorted(i for s in json.loads(w[8]) for i in by_root.get(s, ())))
+                 for w in wrows]
         return PageResult(
-            size=(info.width, info.height), strokes=[r.stroke for r in rows], words=words, dpi=info.dpi,
+            size=(info.width, info.height), strokes=[_stroke_of(r) for r in rows], words=words, dpi=info.dpi,
             source=Path(info.source_path) if info.source_path else None, page_index=info.page_index,
             page_count=int(meta[0]), engine=info.engine,
             transform=np.asarray(json.loads(meta[1]), float) if meta[1] else None,
@@ -626,7 +629,7 @@ class Library:
                     out.append(row[0])
                     continue
                 new = _insert_strokes(c, int(page_id), row[1], [spatial.encode(p) for p in pieces],
-                                      [row[3]] * len(pieces), [row[2]] * len(pieces), row[4])
+                                      [row[3]] * len(pieces), [row[2]] * len(pieces), row[4], origin=row[12])
                 for sid in new:
                     rec.inserted("strokes", sid)
                 out.extend(new)
@@ -716,7 +719,7 @@ class Library:
             for r in rows:
                 rec.update("strokes", r[0], {"deleted": 0}, {"deleted": 1})
             (sid,) = _insert_strokes(c, first[11], first[1], [spatial.encode(merged)], [first[3]], [first[2]],
-                                     first[4])
+                                     first[4], origin=first[12])
             rec.inserted("strokes", sid)
             rec.finish()
             return sid
@@ -737,7 +740,7 @@ class Library:
             rec = cmds.Recorder(c, "split", "Split stroke")
             rec.update("strokes", r[0], {"deleted": 0}, {"deleted": 1})
             ids = _insert_strokes(c, r[11], r[1], [spatial.encode(a), spatial.encode(b)], [r[3], r[3]],
-                                  [r[2], r[2]], r[4])
+                                  [r[2], r[2]], r[4], origin=r[12])
             for sid in ids:
                 rec.inserted("strokes", sid)
             rec.finish()
@@ -888,15 +891,19 @@ def _next_z(c: Connection, layer_id: int) -> float:
 
 
 def _insert_strokes(c: Connection, page_id: int, layer_id: int, encoded: list[tuple[bytes, int, tuple]],
-                    colors: list[str], zs: list[float], tool: str = "pen") -> list[int]:
-    """Bulk insert; ids are assigned here (we hold the write lock) so words can point at them."""
+                    colors: list[str], zs: list[float], tool: str = "pen",
+                    origin: int | None = None) -> list[int]:
+    """Bulk insert; ids are assigned here (we hold the write lock) so words can point at them.
+    ``origin``: the root stroke these were cut or merged from."""
     if not encoded:
         return []
     base = int(c.execute(text("SELECT coalesce(max(id), 0) + 1 FROM strokes")).scalar_one())
     ids = list(range(base, base + len(encoded)))
     c.execute(text("INSERT INTO strokes (id, page_id, layer_id, z, color, tool, deleted, n, data, "
-                   "x0, y0, x1, y1) VALUES (:id, :p, :l, :z, :c, :t, 0, :n, :d, :x0, :y0, :x1, :y1)"),
+                   "x0, y0, x1, y1, origin_id) "
+                   "VALUES (:id, :p, :l, :z, :c, :t, 0, :n, :d, :x0, :y0, :x1, :y1, :o)"),
               [{"id": i, "p": page_id, "l": layer_id, "z": z, "c": col, "t": tool, "n": n, "d": blob,
+                "o": origin,
                 "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3]}
                for i, (blob, n, box), col, z in zip(ids, encoded, colors, zs, strict=True)])
     return ids
@@ -914,7 +921,10 @@ def _insert_words(c: Connection, page_id: int, words: list[Word], stroke_ids: li
                for w in words])
 
 
-_STROKE_COLS = "s.id, s.layer_id, s.z, s.color, s.tool, s.data, s.n, s.x0, s.y0, s.x1, s.y1, s.page_id"
+# row layout used everywhere below: 0 id, 1 layer, 2 z, 3 colour, 4 tool, 5 blob, 6 n, 7-10 bbox,
+# 11 page, 12 root (the stroke it was first imported or drawn as; words point at roots)
+_STROKE_COLS = ("s.id, s.layer_id, s.z, s.color, s.tool, s.data, s.n, s.x0, s.y0, s.x1, s.y1, s.page_id, "
+                "coalesce(s.origin_id, s.id)")
 
 
 def _stroke_of(row: Any) -> Stroke:
@@ -926,6 +936,10 @@ def _stored(row: Any) -> StoredStroke:
 
 
 def _live_strokes(c: Connection, page_id: int, layer_ids: list[int]) -> list[StoredStroke]:
+    return [_stored(r) for r in _live_rows(c, page_id, layer_ids)]
+
+
+def _live_rows(c: Connection, page_id: int, layer_ids: list[int]) -> list[Any]:
     if not layer_ids:
         return []
     order = {lid: i for i, lid in enumerate(layer_ids)}
@@ -935,7 +949,7 @@ def _live_strokes(c: Connection, page_id: int, layer_ids: list[int]) -> list[Sto
                           "AND l.deleted = 0"),
                      {"p": int(page_id)}).all()
     rows.sort(key=lambda r: (order[r[1]], r[2], r[0]))
-    return [_stored(r) for r in rows]
+    return rows
 
 
 def _candidates(c: Connection, page_id: int, box: tuple) -> list[Any]:
