@@ -88,6 +88,8 @@ class StrokeRow(Base):
     y0: Mapped[float] = mapped_column(Float, nullable=False)
     x1: Mapped[float] = mapped_column(Float, nullable=False)
     y1: Mapped[float] = mapped_column(Float, nullable=False)
+    # the stroke this one was cut or merged from (revision 0003); words point at those roots
+    origin_id: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (Index("ix_strokes_page_deleted", "page_id", "deleted"),)
 
 
