@@ -49,6 +49,7 @@ def window(qtbot, user_dirs):
     win.close()
     pool.shutdown(wait=True)
     win.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
     QApplication.processEvents()
     library.close()
     leaked = [w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in before]
@@ -120,9 +121,10 @@ def test_point_eraser_splits_strokes_and_undo_redo(window):
     window.set_tool("point_eraser")
     drag(window.canvas, [(300, 50), (300, 250)])  # across the first two lines only
     after = {s.id for s in lib.strokes(pid)}
-    assert len(after) == 4  # two lines cut in two, the third untouched
+    assert len(after) == 5  # two lines cut in two, the third untouched
     assert len(before & after) == 1
-    assert len(window.canvas.strokes) == 4
+    assert len(window.canvas.strokes) == 5
+    assert len(after - before) == 4
     for sid in after - before:  # every piece stays on its own side of the cut
         xs = lib.stroke(sid).stroke.points[:, 0]
         assert xs.max() < 300 or xs.min() > 300

@@ -1,9 +1,9 @@
 """The page canvas: the scan under its ink layers, zoom and pan, and a place for tools.
 
-Ink is drawn by a few batched items per layer (strokes grouped by spatial tile, then by
-pen), each cached as a device pixmap, so panning a page of 20,000 strokes is a blit and
-zooming redraws a handful of paths. The canvas never owns the truth: it re-reads the
-library after every edit.
+Each ink layer is rasterised once with OpenCV (antialiased, at up to 4096 px per side), so
+panning and zooming a page of 20,000 strokes only moves a pixmap; once the view settles
+beyond the raster's resolution, the visible strokes are re-rendered sharp at screen
+resolution. The canvas never owns the truth: it re-reads the library after every edit.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -25,28 +25,24 @@ from PySide6.QtWidgets import (
 )
 
 from ..ink import Stroke
-from .paths import batch, make_pen, polylines_path
+from .paths import make_pen, polylines_path, render_strokes, rgba_to_pixmap
 
 log = logging.getLogger(__name__)
-TILE = 768.0  # page pixels per batching tile
+MAX_RASTER = 4096  # longest side of a layer's base raster, pixels
 SELECT_COLOR = QColor(40, 120, 255, 110)
 
 
 class BatchItem(QGraphicsItem):
-    """A set of (pen, path) pairs painted together; the unit of caching."""
+    """A few (pen, path) pairs drawn as vectors: the selection, nothing large."""
 
-    def __init__(self, groups: list[tuple[QPen, QPainterPath]], parent: QGraphicsItem | None = None,
-                 cache: bool = True):
+    def __init__(self, groups: list[tuple[QPen, QPainterPath]], parent: QGraphicsItem | None = None):
         super().__init__(parent)
         self.groups = groups
         rect = QRectF()
         for pen, path in groups:
-            r = path.controlPointRect()
             m = pen.widthF()
-            rect = rect.united(r.adjusted(-m, -m, m, m))
+            rect = rect.united(path.controlPointRect().adjusted(-m, -m, m, m))
         self._rect = rect
-        if cache:
-            self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -60,13 +56,59 @@ class BatchItem(QGraphicsItem):
 
 
 class LayerItem(QGraphicsItem):
-    """An empty parent whose visibility and opacity apply to one layer's tiles."""
+    """An empty parent whose visibility, opacity and z apply to one layer's pixmaps."""
 
     def boundingRect(self) -> QRectF:
         return QRectF()
 
     def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
         pass
+
+
+class InkLayerItem(LayerItem):
+    """One ink layer: a base raster of all its strokes, plus a sharp screen-resolution
+    raster of the visible strokes when zoomed in beyond the base."""
+
+    def __init__(self, strokes: list[Stroke], page_size: tuple[int, int]):
+        super().__init__()
+        self.strokes = [s for s in strokes if len(s)]
+        boxes = np.array([s.bbox() for s in self.strokes], np.float32).reshape(-1, 4)
+        self.boxes = boxes
+        w, h = page_size
+        x0 = min(0.0, float(boxes[:, 0].min())) if len(boxes) else 0.0
+        y0 = min(0.0, float(boxes[:, 1].min())) if len(boxes) else 0.0
+        x1 = max(float(w), float(boxes[:, 2].max())) if len(boxes) else float(w)
+        y1 = max(float(h), float(boxes[:, 3].max())) if len(boxes) else float(h)
+        self.scale = min(2.0, MAX_RASTER / max(x1 - x0, y1 - y0, 1.0))
+        size = (int(np.ceil((x1 - x0) * self.scale)) + 1, int(np.ceil((y1 - y0) * self.scale)) + 1)
+        self.base = QGraphicsPixmapItem(self)
+        self.base.setTransformationMode(Qt.SmoothTransformation)
+        self.base.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
+        if self.strokes:
+            self.base.setPixmap(rgba_to_pixmap(render_strokes(self.strokes, self.scale, size, (x0, y0))))
+        self.base.setPos(x0, y0)
+        self.base.setScale(1.0 / self.scale)
+        self.sharp = QGraphicsPixmapItem(self)
+        self.sharp.setTransformationMode(Qt.SmoothTransformation)
+        self.sharp.hide()
+
+    def sharpen(self, rect: QRectF, zoom: float) -> None:
+        """Render the strokes inside ``rect`` (page coords) at ``zoom`` screen px per page px."""
+        b = self.boxes
+        near = (b[:, 2] >= rect.left()) & (b[:, 0] <= rect.right()) & \
+            (b[:, 3] >= rect.top()) & (b[:, 1] <= rect.bottom())
+        chosen = [self.strokes[i] for i in np.nonzero(near)[0]]
+        size = (int(rect.width() * zoom) + 2, int(rect.height() * zoom) + 2)
+        self.sharp.setPixmap(rgba_to_pixmap(render_strokes(chosen, zoom, size, (rect.x(), rect.y()))))
+        self.sharp.setPos(rect.topLeft())
+        self.sharp.setScale(1.0 / zoom)
+        self.sharp.show()
+        self.base.hide()
+
+    def blur(self) -> None:
+        if self.sharp.isVisible():
+            self.sharp.hide()
+            self.base.show()
 
 
 def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
@@ -112,6 +154,9 @@ class PageCanvas(QGraphicsView):
         self._highlight: QGraphicsRectItem | None = None
         self._space = False
         self._panning: QPointF | None = None
+        self._sharp_on = False
+        self._sharpen_timer = QTimer(self, singleShot=True, interval=150)
+        self._sharpen_timer.timeout.connect(self.sharpen)
         self.preview = QGraphicsPathItem()
         self.preview.setZValue(1e6)
 
@@ -138,6 +183,7 @@ class PageCanvas(QGraphicsView):
             scene.removeItem(self.preview)
         highlight = self._highlight.rect() if self._highlight is not None else None
         scene.clear()
+        self._sharp_on = False
         self.layer_items.clear()
         self._sel_item = self._sel_box = self._image_item = self._paper = self._highlight = None
         self.strokes, self.stroke_layer, self.layers = {}, {}, []
@@ -168,11 +214,10 @@ class PageCanvas(QGraphicsView):
                 self._image_item = item
                 self.layer_items[layer.id] = item  # type: ignore[assignment]
             else:
-                parent = LayerItem()
-                parent.setZValue(z)
-                scene.addItem(parent)
-                self._add_tiles(parent, by_layer.get(layer.id, []))
-                self.layer_items[layer.id] = parent
+                item = InkLayerItem(by_layer.get(layer.id, []), (w, h))
+                item.setZValue(z)
+                scene.addItem(item)
+                self.layer_items[layer.id] = item
         self.refresh_layers()
         margin = max(w, h) * 0.05
         scene.setSceneRect(QRectF(-margin, -margin, w + 2 * margin, h + 2 * margin))
@@ -180,15 +225,7 @@ class PageCanvas(QGraphicsView):
         self._draw_selection()
         if highlight is not None:
             self.highlight_box((highlight.x(), highlight.y(), highlight.width(), highlight.height()))
-
-    def _add_tiles(self, parent: QGraphicsItem, strokes: list[Stroke]) -> None:
-        tiles: dict[tuple[int, int], list[Stroke]] = defaultdict(list)
-        for s in strokes:
-            if len(s):
-                c = s.points.mean(0)
-                tiles[(int(c[0] // TILE), int(c[1] // TILE))].append(s)
-        for group in tiles.values():
-            BatchItem(batch(group), parent)
+        self._sharpen_timer.start()
 
     def refresh_layers(self) -> None:
         """Apply each layer's visible flag and opacity without re-reading strokes."""
@@ -230,7 +267,7 @@ class PageCanvas(QGraphicsView):
         polys = [self.strokes[i].points for i in self.selection]
         width = max(float(np.median(self.strokes[i].width)) for i in self.selection) + 6
         path = polylines_path(polys)
-        self._sel_item = BatchItem([(make_pen(SELECT_COLOR, width), path)], cache=False)
+        self._sel_item = BatchItem([(make_pen(SELECT_COLOR, width), path)])
         self._sel_item.setZValue(1e5)
         self.scene().addItem(self._sel_item)
         box = self.selection_rect()
@@ -264,8 +301,35 @@ class PageCanvas(QGraphicsView):
 
     def set_zoom(self, z: float) -> None:
         z = min(max(z, 0.02), 32.0)
+        self._view_moved()
         self.setTransform(self.transform().fromScale(z, z))
         self.zoomChanged.emit(z)
+
+    def _view_moved(self) -> None:
+        """Drop sharp rasters while the view moves; re-sharpen once it has settled."""
+        if self._sharp_on:
+            self._sharp_on = False
+            for item in self.layer_items.values():
+                if isinstance(item, InkLayerItem):
+                    item.blur()
+        self._sharpen_timer.start()
+
+    def sharpen(self) -> None:
+        """Re-render visible ink at screen resolution when zoomed past the base raster."""
+        rect = self.mapToScene(self.viewport().rect()).boundingRect()
+        z = self.zoom
+        for item in self.layer_items.values():
+            if isinstance(item, InkLayerItem) and item.isVisible() and z > item.scale * 1.05:
+                item.sharpen(rect, z)
+                self._sharp_on = True
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        self._view_moved()
+        super().scrollContentsBy(dx, dy)
+
+    def resizeEvent(self, event: Any) -> None:
+        self._view_moved()
+        super().resizeEvent(event)
 
     def zoom_by(self, factor: float) -> None:
         self.set_zoom(self.zoom * factor)

@@ -414,6 +414,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: Any) -> None:
         self.replay.stop()
+        self._refresh_timer.stop()
+        self.canvas._sharpen_timer.stop()
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRectF, QVariantAnimation, Signal
+from PySide6.QtCore import QObject, QRectF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem
 
 from ..ink import Stroke
-from .paths import make_pen, polylines_path, stroke_width
+from .paths import make_pen, polylines_path, render_strokes, rgba_to_pixmap, stroke_width
 
 MAX_SECONDS = 12.0  # long pages play faster so a replay never drags on
+RASTER = 2048  # longest side of the replay raster, pixels
 
 
 def order_color(i: int, n: int) -> QColor:
@@ -22,23 +23,27 @@ def order_color(i: int, n: int) -> QColor:
 
 
 class ReplayItem(QGraphicsItem):
-    """Draws every stroke up to time ``t`` (partial for the stroke being written)."""
+    """Draws every stroke up to time ``t``: finished strokes accumulate in a raster (so a
+    page of thousands of strokes replays smoothly), the stroke being written is a vector."""
 
-    def __init__(self, strokes: list[Stroke]):
+    def __init__(self, strokes: list[Stroke], page_size: tuple[int, int]):
         super().__init__()
-        self.strokes = [s for s in strokes if len(s)]
-        self.strokes.sort(key=lambda s: float(s.time[0]))
-        n = len(self.strokes)
-        self.pens = [make_pen(order_color(i, n), stroke_width(s) + 0.5) for i, s in enumerate(self.strokes)]
-        self.paths = [polylines_path([s.points]) for s in self.strokes]
+        ordered = sorted((s for s in strokes if len(s)), key=lambda s: float(s.time[0]))
+        n = len(ordered)
+        self.strokes = [s.with_color(order_color(i, n).name()) for i, s in enumerate(ordered)]
         self.starts = np.array([float(s.time[0]) for s in self.strokes]) if n else np.zeros(0)
-        self.ends = np.array([float(s.time[-1]) for s in self.strokes]) if n else np.zeros(0)
-        rect = QRectF()
-        for p, pen in zip(self.paths, self.pens, strict=True):
-            m = pen.widthF()
-            rect = rect.united(p.controlPointRect().adjusted(-m, -m, m, m))
-        self._rect = rect
-        self.t = self.starts[0] if n else 0.0
+        self.ends = np.maximum.accumulate(np.array([float(s.time[-1]) for s in self.strokes])) \
+            if n else np.zeros(0)
+        w, h = page_size
+        self.scale = min(1.0, RASTER / max(w, h, 1))
+        self.size = (int(w * self.scale) + 1, int(h * self.scale) + 1)
+        self._rect = QRectF(0, 0, w, h)
+        self.canvas_img = np.zeros((self.size[1], self.size[0], 4), np.uint8)
+        self.drawn = 0
+        self.raster = QGraphicsPixmapItem(self)
+        self.raster.setScale(1.0 / self.scale)
+        self.raster.setTransformationMode(Qt.SmoothTransformation)
+        self.t = float(self.starts[0]) if n else 0.0
         self.setZValue(2e5)
 
     @property
@@ -47,22 +52,26 @@ class ReplayItem(QGraphicsItem):
 
     def set_time(self, t: float) -> None:
         self.t = t
+        done = int(np.searchsorted(self.ends, t, side="right"))
+        if done < self.drawn:
+            self.canvas_img[:] = 0
+            self.drawn = 0
+        if done > self.drawn:
+            render_strokes(self.strokes[self.drawn:done], self.scale, self.size, out=self.canvas_img)
+            self.drawn = done
+            self.raster.setPixmap(rgba_to_pixmap(self.canvas_img))
         self.update()
 
     def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, option: Any, widget: Any = None) -> None:
-        painter.setRenderHint(QPainter.Antialiasing)
-        done = int(np.searchsorted(self.ends, self.t, side="right"))
-        for i in range(done):
-            painter.setPen(self.pens[i])
-            painter.drawPath(self.paths[i])
-        if done < len(self.strokes) and self.starts[done] <= self.t:
-            s = self.strokes[done]
+        if self.drawn < len(self.strokes) and self.starts[self.drawn] <= self.t:
+            s = self.strokes[self.drawn]
             k = int(np.searchsorted(s.time, self.t, side="right"))
             if k >= 1:
-                painter.setPen(self.pens[done])
+                painter.setRenderHint(QPainter.Antialiasing)
+                painter.setPen(make_pen(s.color, stroke_width(s) + 0.5))
                 painter.drawPath(polylines_path([s.points[:k]]))
 
 
@@ -88,7 +97,7 @@ class Replay(QObject):
         strokes = list(self.canvas.strokes.values())
         if not strokes:
             return False
-        self.item = ReplayItem(strokes)
+        self.item = ReplayItem(strokes, self.canvas.page_size)
         self.canvas.scene().addItem(self.item)
         self._set_ink_visible(False)
         seconds = min(self.item.duration / 1000.0 / speed, MAX_SECONDS)

@@ -90,7 +90,7 @@ class SelectTool(Tool):
         lib, page = canvas.library, canvas.page_id
         if self.is_click(canvas, path):
             ids = lib.strokes_at(page, float(path[-1, 0]), float(path[-1, 1]), self.pick_radius(canvas))
-            ids = ids[-1:]  # the topmost one
+            ids = ids[:1]  # the topmost one
         else:
             (x0, y0), (x1, y1) = path.min(0), path.max(0)
             ids = lib.strokes_in_rect(page, (float(x0), float(y0), float(x1), float(y1)))

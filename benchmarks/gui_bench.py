@@ -1,0 +1,120 @@
+"""GUI speed: frames per second panning and zooming a page of 20,000 strokes (goal >= 30),
+and launch-to-usable-window time (goal <= 2 s, TensorFlow not loaded at start-up).
+
+usage: python benchmarks/gui_bench.py [--strokes 20000] [--frames 60]
+Runs offscreen unless a display is set (QT_QPA_PLATFORM=offscreen by default).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic_page(n: int, seed: int = 1):
+    """``n`` handwriting-sized strokes (20-40 points, 2-4 px wide) in lines on an A4 page."""
+    from inknotes.ink import PageResult, Stroke
+
+    rng = np.random.default_rng(seed)
+    w, h = 2480, 3508
+    per_line = 120
+    strokes, t = [], 0.0
+    for i in range(n):
+        line, k = divmod(i, per_line)
+        x0 = 120 + (k * 19) % (w - 240)
+        y0 = 150 + (line * 42) % (h - 300)
+        m = int(rng.integers(20, 40))
+        steps = rng.normal(0, 2.0, (m, 2)).cumsum(0) + np.linspace([0, 0], [14, 0], m)
+        pts = np.c_[x0 + steps[:, 0], y0 + steps[:, 1]]
+        s = Stroke.from_points(pts, float(rng.uniform(2, 4)), t0=t)
+        t = float(s.time[-1]) + 120
+        strokes.append(s)
+    return PageResult(size=(w, h), strokes=strokes, source=Path("bench.png"))
+
+
+def fps(fn, frames: int, repaint) -> float:
+    t0 = time.perf_counter()
+    for i in range(frames):
+        fn(i)
+        repaint()
+    return frames / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--strokes", type=int, default=20000)
+    ap.add_argument("--frames", type=int, default=60)
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="inknotes-guibench-"))
+    for name in ("config", "data", "log"):
+        os.environ[f"INKNOTES_{name.upper()}_DIR"] = str(tmp / name)
+    from PySide6.QtWidgets import QApplication
+
+    from inknotes.gui.main_window import MainWindow
+    from inknotes.jobs import JobPool
+    from inknotes.store import Library
+
+    lib_path = tmp / "bench.inknotes"
+    lib = Library.open(lib_path, create=True)
+    page = synthetic_page(a.strokes)
+    t0 = time.perf_counter()
+    pid = lib.add_page(page)
+    print(f"store: add_page with {a.strokes} strokes: {time.perf_counter() - t0:.2f} s")
+    app = QApplication.instance() or QApplication([])
+    pool = JobPool(1)
+    win = MainWindow(lib, pool=pool)
+    win.resize(1280, 800)
+    win.show()
+    app.processEvents()
+    canvas = win.canvas
+    t0 = time.perf_counter()
+    canvas.show_page(pid)
+    app.processEvents()
+    dt = time.perf_counter() - t0
+    print(f"canvas: load page ({len(canvas.strokes)} strokes) and build items: {dt:.2f} s")
+    vp = canvas.viewport()
+    canvas.fit_width()
+    t0 = time.perf_counter()
+    vp.repaint()
+    print(f"first paint at fit-width: {(time.perf_counter() - t0) * 1000:.0f} ms")
+    # fit-width pan: the whole page width is on screen, every tile visible
+    rate = fps(lambda i: canvas.pan_by(0, -25 if (i // 20) % 2 == 0 else 25), a.frames, vp.repaint)
+    print(f"pan   fit-width ({canvas.zoom * 100:.0f}%): {rate:.1f} fps")
+    canvas.set_zoom(1.0)
+    canvas.centerOn(1240, 1700)
+    vp.repaint()
+    rate = fps(lambda i: canvas.pan_by(30 if (i // 15) % 2 else -30, 20), a.frames, vp.repaint)
+    print(f"pan   100%: {rate:.1f} fps")
+    canvas.fit_width()
+    vp.repaint()
+    rate = fps(lambda i: canvas.zoom_by(1.1 if (i // 15) % 2 == 0 else 1 / 1.1), a.frames, vp.repaint)
+    print(f"zoom  fit-width <-> 4x fit (wheel steps of 1.1x): {rate:.1f} fps")
+    win.close()
+    pool.shutdown()
+    lib.close()
+    # launch to usable window, as a user would start it
+    env = dict(os.environ)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--library", str(lib_path),
+                            "--quit-after-start"], capture_output=True, text=True, env=env, timeout=120)
+        times.append(time.perf_counter() - t0)
+        if r.returncode:
+            print(r.stderr)
+    print(f"launch to usable window (20k-stroke page open, incl. interpreter start): "
+          f"best {min(times):.2f} s, median {sorted(times)[1]:.2f} s; {r.stdout.strip()}")
+
+
+if __name__ == "__main__":
+    main()
