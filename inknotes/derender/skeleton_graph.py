@@ -247,3 +247,47 @@ def merge_junctions(g: Graph, merge_len: float) -> None:
                 e2.pts[0] = mid
             if e2.v == keep:
                 e2.pts[-1] = mid
+
+
+def components(g: Graph) -> list[list[int]]:
+    """Node ids of each connected piece of the graph."""
+    parent = {n: n for n in g.nodes}
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for ed in g.edges.values():
+        a, b = find(ed.u), find(ed.v)
+        if a != b:
+            parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for n in g.nodes:
+        groups.setdefault(find(n), []).append(n)
+    return list(groups.values())
+
+
+def add_retraces(g: Graph, max_len: float) -> None:
+    """Turn short dead ends into out-and-back loops, as a pen retraces the stem of a 'd' or
+    the leg of an 'n'. In each connected piece the two dead ends farthest left and right
+    stay real stroke ends (where the pen went down and came up)."""
+    inc = g.incidence()
+    for comp in components(g):
+        tips = [n for n in comp if len(inc[n]) == 1]
+        if len(tips) <= 2:
+            continue
+        xs = [float(g.nodes[n][0]) for n in tips]
+        keep = {tips[int(np.argmin(xs))], tips[int(np.argmax(xs))]}
+        for n in tips:
+            if n in keep:
+                continue
+            e, side = inc[n][0]
+            ed = g.edges[e]
+            if ed.length >= max_len or len(inc[ed.u if side == 1 else ed.v]) < 2:
+                continue
+            out = ed.pts if side == 1 else ed.pts[::-1]  # junction -> tip
+            j = ed.u if side == 1 else ed.v
+            del g.edges[e], g.nodes[n]
+            g.add_edge(j, j, np.vstack([out, out[-2::-1]]))

@@ -17,7 +17,7 @@ from ..errors import Cancelled
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
 from .ordering import order_strokes, orient, pair_ends, walk_trails
-from .skeleton_graph import build_graph, clean_mask, merge_junctions, prune_spurs, skeleton_of
+from .skeleton_graph import add_retraces, build_graph, clean_mask, merge_junctions, prune_spurs, skeleton_of
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     g = build_graph(skel)
     prune_spurs(g, spur_len=max(2.0, 1.0 * pw))
     merge_junctions(g, merge_len=max(2.0, 0.9 * pw))
+    ys = np.nonzero(mask.any(1))[0]
+    add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1))
     partner = pair_ends(g, reach=max(3.0, 1.5 * pw))
     paths = [orient(_smooth(p)) for p in walk_trails(g, partner)]
     order = order_strokes(paths)
