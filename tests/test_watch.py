@@ -243,14 +243,18 @@ def test_watcher_killed_mid_queue_converts_every_file_exactly_once(inbox, tmp_pa
         lib = Library.open(lib_path)
         for i in range(n // 2, n):
             (inbox / f"p{i:02d}.png").write_bytes(page_bytes(100 + i))
-        wait_for(lambda: len(lib.pages()) >= 3, 60, "the first pages from the watch process")
+        wait_for(lambda: len(lib.pages()) >= 3 or proc.poll() is not None, 60, "the first pages")
+        assert proc.poll() is None, log.read_text()
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     assert len(lib.pages()) < n, "the kill should land mid-queue"
+    assert lib.ingest_rows("queued") or lib.ingest_rows("running") or len(lib.ingest_rows()) < n
     proc = _start_cli(inbox, lib_path, log)
     try:
-        wait_for(lambda: len(lib.ingest_rows("done")) == n, 90, "every file to be done after the restart")
+        wait_for(lambda: len(lib.ingest_rows("done")) == n or proc.poll() is not None, 120,
+                 "every file to be done after the restart")
+        assert proc.poll() is None, log.read_text()
     finally:
         proc.send_signal(signal.SIGINT)
         rc = proc.wait(30)
