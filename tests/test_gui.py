@@ -99,6 +99,26 @@ def test_import_real_handwriting_shows_the_page(window, qtbot):
     assert page_id in window.library_panel.page_ids()
     row = window.jobs_panel.rows[jobs[0].id]
     assert row.text(2) == "Done"
+    page_item = window.library_panel.tree.topLevelItem(0).child(0)
+    qtbot.waitUntil(lambda: not page_item.icon(0).isNull(), timeout=30_000)  # thumbnail arrives
+
+
+def test_dropping_files_and_folders_imports_them(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    (folder / "page.png").write_bytes(FIXTURE.read_bytes())
+    (folder / "notes.txt").write_text("not a scan")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    ev = QDropEvent(QPointF(200, 200), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(window.pagesAdded, timeout=90_000):
+        window.dropEvent(ev)  # Qt only routes drops inside a real drag, so call the handler
+    assert ev.isAccepted()
+    assert [j.name for j in window.jobs.jobs] == ["page.png"]  # the .txt was not taken
+    assert len(window.library.pages()) == 1
 
 
 def test_failed_import_says_why_and_can_retry(window, qtbot, tmp_path):
@@ -257,3 +277,33 @@ def test_start_up_does_not_load_tensorflow(user_dirs):
                         "--quit-after-start"], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stderr
     assert "tensorflow loaded: False" in r.stdout
+
+
+def test_settings_dialog_persists_choices(qtbot, user_dirs):
+    from inknotes import settings
+    from inknotes.gui.settings_dialog import SettingsDialog
+
+    dlg = SettingsDialog()
+    qtbot.addWidget(dlg)
+    dlg.watch_enabled.setChecked(True)
+    dlg.watch_folder.setText(str(user_dirs / "inbox"))
+    dlg.export_folder.setText(str(user_dirs / "exports"))
+    dlg.theme.setCurrentText("dark")
+    dlg.save()
+    saved = settings.load()
+    assert saved["watch_enabled"] is True and saved["watch_folder"] == str(user_dirs / "inbox")
+    assert saved["theme"] == "dark" and saved["export_folder"] == str(user_dirs / "exports")
+    again = SettingsDialog()
+    qtbot.addWidget(again)
+    assert again.theme.currentText() == "dark" and again.watch_enabled.isChecked()
+
+
+def test_gui_subcommand_parses_library():
+    import argparse
+
+    from inknotes.gui.cli import register
+
+    ap = argparse.ArgumentParser(prog="inknotes")
+    register(ap.add_subparsers(dest="command"))
+    args = ap.parse_args(["gui", "--library", "notes.inknotes"])
+    assert args.command == "gui" and args.library == "notes.inknotes" and callable(args.func)

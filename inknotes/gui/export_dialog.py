@@ -112,6 +112,7 @@ class ExportDialog(QDialog):
         self.format.setCurrentIndex(self.format.findData("pdf"))
         self.background = QCheckBox("Scan underneath the ink")
         self.folder = QLineEdit(str(folder))
+        self.folder.setMinimumWidth(360)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()

@@ -8,7 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
@@ -22,47 +22,49 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .paths import batch
+from ..errors import InknotesError
+from .paths import render_strokes
 
 log = logging.getLogger(__name__)
 THUMB = 72
 KIND, ID = Qt.UserRole, Qt.UserRole + 1
 
 
-def page_thumbnail(library: Any, page_id: int, size: int = THUMB) -> QIcon:
-    """The scan shrunk to ``size`` pixels, or the ink drawn small when there is no scan."""
+def page_thumbnail(library: Any, page_id: int, size: int = THUMB) -> np.ndarray:
+    """The scan shrunk to ``size`` pixels (RGB), or the ink drawn small on white when there is
+    no scan. Plain numpy and OpenCV, so it runs on a worker thread."""
     info = library.page_info(page_id)
     w, h = max(1, int(info.width)), max(1, int(info.height))
     scale = size / max(w, h)
     tw, th = max(1, round(w * scale)), max(1, round(h * scale))
     rgb = library.page_image(page_id)
     if rgb is not None:
-        small = np.ascontiguousarray(cv2.resize(rgb[..., :3], (tw, th), interpolation=cv2.INTER_AREA))
-        img = QImage(small.data, tw, th, 3 * tw, QImage.Format_RGB888).copy()
-        return QIcon(QPixmap.fromImage(img))
-    pix = QPixmap(tw, th)
-    pix.fill(QColor("white"))
-    p = QPainter(pix)
-    p.setRenderHint(QPainter.Antialiasing)
-    p.scale(scale, scale)
-    for pen, path in batch(st.stroke for st in library.strokes(page_id)):
-        pen.setWidthF(max(pen.widthF(), 1.0 / scale))
-        p.setPen(pen)
-        p.drawPath(path)
-    p.end()
-    return QIcon(pix)
+        return np.ascontiguousarray(cv2.resize(rgb[..., :3], (tw, th), interpolation=cv2.INTER_AREA))
+    ink = render_strokes([st.stroke for st in library.strokes(page_id)], scale, (tw, th))
+    a = ink[..., 3:4].astype(np.uint16)
+    return (ink[..., :3] + (255 * (255 - a)) // 255).astype(np.uint8)
+
+
+def rgb_icon(rgb: np.ndarray) -> QIcon:
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QIcon(QPixmap.fromImage(QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()))
 
 
 class LibraryPanel(QWidget):
     """Emits ``pageActivated(page_id)`` and ``searchHit(page_id, box)``."""
 
     pageActivated = Signal(int)
+    _thumbs_ready = Signal(object)
     searchHit = Signal(int, object)
     message = Signal(str)
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, pool: Any = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.pool = pool  # thumbnails are made on the background pool, never on the UI thread
+        self._pending: set[int] = set()
+        self._thumbs_ready.connect(self._on_thumbs)
         self.library: Any = None
         self.editor: Any = None
         self._thumbs: dict[int, QIcon] = {}
@@ -113,6 +115,7 @@ class LibraryPanel(QWidget):
         self._filling = True
         self.tree.clear()
         nodes: dict[Any, QTreeWidgetItem] = {}
+        missing: list[int] = []
         for nb in self.library.notebooks():
             item = QTreeWidgetItem([f"{nb.name}"])
             item.setData(0, KIND, "notebook")
@@ -132,17 +135,51 @@ class LibraryPanel(QWidget):
             item.setData(0, KIND, "page")
             item.setData(0, ID, page.id)
             item.setToolTip(0, f"{page.source_name} — {page.width}×{page.height} px")
-            if page.id not in self._thumbs:
-                try:
-                    self._thumbs[page.id] = page_thumbnail(self.library, page.id)
-                except Exception:  # a thumbnail must never break the panel
-                    log.exception("thumbnail failed for page %s", page.id)
-                    self._thumbs[page.id] = QIcon()
-            item.setIcon(0, self._thumbs[page.id])
+            if page.id in self._thumbs:
+                item.setIcon(0, self._thumbs[page.id])
+            else:
+                missing.append(page.id)
         self.tree.expandAll()
         self._filling = False
         if kind:
             self.select(kind, ident, emit=False)
+        self._request_thumbs(missing)
+
+    def _request_thumbs(self, ids: list[int]) -> None:
+        ids = [i for i in ids if i not in self._pending]
+        if not ids or self.pool is None:
+            return
+        self._pending.update(ids)
+        library = self.library
+
+        def make(ctx: Any) -> list[tuple[int, np.ndarray | None]]:
+            out = []
+            for pid in ids:
+                try:
+                    out.append((pid, page_thumbnail(library, pid)))
+                except Exception:  # a page deleted meanwhile, a broken image: no thumbnail
+                    log.exception("thumbnail failed for page %s", pid)
+                    out.append((pid, None))
+            return out
+
+        try:
+            job = self.pool.submit(make, name="thumbnails")
+        except InknotesError:  # the pool is shutting down with the app
+            return
+        job.future.add_done_callback(lambda f: self._thumbs_ready.emit(f.result() if not f.exception()
+                                                                       else [(i, None) for i in ids]))
+
+    def _on_thumbs(self, results: list[tuple[int, np.ndarray | None]]) -> None:
+        for pid, rgb in results:
+            self._pending.discard(pid)
+            self._thumbs[pid] = rgb_icon(rgb) if rgb is not None else QIcon()
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for j in range(top.childCount()):
+                item = top.child(j)
+                icon = self._thumbs.get(item.data(0, ID))
+                if icon is not None:
+                    item.setIcon(0, icon)
 
     def forget_thumbnail(self, page_id: int | None) -> None:
         self._thumbs.pop(page_id, None)  # type: ignore[arg-type]
