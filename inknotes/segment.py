@@ -53,34 +53,55 @@ class WordGroup:
 
 # ----------------------------------------------------------------------------- ink regions
 
-def _assign_lines(top: np.ndarray, bot: np.ndarray, main: np.ndarray) -> np.ndarray:
-    """Line id per main component: each joins the line whose letter band its own span overlaps most.
+def _assign_lines(top: np.ndarray, bot: np.ndarray, left: np.ndarray, main: np.ndarray,
+                  recent: int = 8) -> np.ndarray:
+    """Line id per main component, walking the components left to right.
 
-    The band is the median top and bottom of the line's members, so descenders and ascenders of
-    single letters do not pull a line apart, while neighbouring lines (no shared band) stay apart.
+    Each line keeps a local model of where its letters sit: a straight-line fit of its last few
+    members' centres against x (so a line drifting up or down across the page stays one line)
+    and their median height. A component joins the line whose predicted centre at its x is
+    nearest, relative to that line's letter height, or whose band it overlaps; otherwise it
+    starts a new line. Descenders and ascenders of single letters move the centre little, and
+    neighbouring lines (a line spacing apart) stay apart.
     """
     line = np.full(len(top), -1)
-    tops: list[list[float]] = []
-    bots: list[list[float]] = []
-    bt = np.zeros(0)  # current band of each line (median top / bottom), vectorised
-    bb = np.zeros(0)
-    for i in np.argsort((top + bot) / 2):
+    xs: list[list[float]] = []
+    cs: list[list[float]] = []
+    hs: list[list[float]] = []
+    fit = np.zeros((0, 2))  # per line: slope, intercept of centre(x)
+    hh = np.zeros(0)  # per line: median member height
+    bt, bb = np.zeros(0), np.zeros(0)  # per line: median top / bottom of recent members
+    cy, h = (top + bot) / 2, bot - top
+    for i in np.lexsort((cy, left)):
         if not main[i]:
             continue
         best = -1
-        if len(bt):
+        if len(hh):
+            pred = fit[:, 0] * (left[i] + h[i] / 2) + fit[:, 1]
+            dist = np.abs(cy[i] - pred) / np.maximum(hh, 1.0)
             ov = (np.minimum(bb, bot[i]) - np.maximum(bt, top[i])) / np.maximum(
-                1.0, np.minimum(bb - bt, bot[i] - top[i]))
-            k = int(np.argmax(ov))
-            best = k if ov[k] >= 0.3 else -1
+                1.0, np.minimum(bb - bt, h[i]))
+            score = np.where(ov >= 0.3, np.minimum(dist, 0.45), dist)
+            k = int(np.argmin(score))
+            best = k if score[k] <= 0.45 else -1
         if best < 0:
-            tops.append([])
-            bots.append([])
-            bt, bb = np.append(bt, 0.0), np.append(bb, 0.0)
-            best = len(tops) - 1
-        tops[best].append(float(top[i]))
-        bots[best].append(float(bot[i]))
-        bt[best], bb[best] = statistics.median(tops[best]), statistics.median(bots[best])
+            xs.append([])
+            cs.append([])
+            hs.append([])
+            fit = np.vstack([fit, [0.0, 0.0]])
+            hh, bt, bb = np.append(hh, 0.0), np.append(bt, 0.0), np.append(bb, 0.0)
+            best = len(xs) - 1
+        xs[best].append(float(left[i] + h[i] / 2))
+        cs[best].append(float(cy[i]))
+        hs[best].append(float(h[i]))
+        rx, rc = np.array(xs[best][-recent:]), np.array(cs[best][-recent:])
+        slope = 0.0
+        if len(rx) >= 3 and np.ptp(rx) > 0:
+            slope = float(np.clip(np.polyfit(rx, rc, 1)[0], -0.3, 0.3))
+        fit[best] = (slope, float(np.median(rc - slope * rx)))
+        hh[best] = statistics.median(hs[best][-recent:])
+        rh = np.array(hs[best][-recent:])
+        bt[best], bb[best] = float(np.median(rc - rh / 2)), float(np.median(rc + rh / 2))
         line[i] = best
     return line
 
@@ -109,7 +130,7 @@ def ink_regions(prepared: PreparedPage) -> list[Region]:
     # main components set the lines; dots, accents and bars are attached afterwards
     main = (hgt >= 0.45 * ref_h) | (st[:, 2] >= 1.5 * ref_h)
     cy = (y0 + y1) / 2
-    line = _assign_lines(y0, y1, main)
+    line = _assign_lines(y0, y1, x0, main)
     mains = np.flatnonzero(main)
     for i in np.flatnonzero(~main):
         j = mains[np.argmin(_box_gap(boxes[i], boxes[mains]))]
@@ -131,11 +152,16 @@ def ink_regions(prepared: PreparedPage) -> list[Region]:
 
 
 def _x_height(lab: np.ndarray, core: np.ndarray, boxes: np.ndarray) -> float:
-    """Height of the line's letter body: rows holding at least 40 % of the busiest row's ink."""
-    b = boxes[core].astype(int)
-    xa, ya, xb, yb = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
-    prof = np.isin(lab[ya:yb, xa:xb], core + 1).sum(1)
-    return float((prof >= 0.4 * prof.max()).sum()) if prof.size and prof.max() > 0 else float(yb - ya)
+    """Height of the line's letter body: per component, the rows holding at least 40 % of its
+    busiest row's ink; the median over the line's components (local, so a sloping line is not
+    smeared into a tall band)."""
+    heights = []
+    for i in core:
+        xa, ya, xb, yb = boxes[i].astype(int)
+        prof = (lab[ya:yb, xa:xb] == i + 1).sum(1)
+        if prof.size and prof.max() > 0:
+            heights.append(float((prof >= 0.4 * prof.max()).sum()))
+    return float(np.median(heights)) if heights else 1.0
 
 
 def _split_words(lab: np.ndarray, members: np.ndarray, boxes: np.ndarray, main: np.ndarray,

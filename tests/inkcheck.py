@@ -1,7 +1,7 @@
 """A tiny, independent ink scorer for tests (the evaluation tools live outside the repo)."""
 from __future__ import annotations
 
-import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +10,11 @@ from scipy.spatial import cKDTree
 
 def read_traces(path: str | Path) -> list[np.ndarray]:
     """X, Y of every <trace> in document order (first two channels)."""
-    text = Path(path).read_text()
     out = []
-    for body in re.findall(r"<trace[^>]*>(.*?)</trace>", text, re.S):
-        pts = [[float(v) for v in p.split()[:2]] for p in body.strip().split(",") if p.strip()]
+    for el in ET.parse(path).getroot().iter():
+        if el.tag.rsplit("}", 1)[-1] != "trace" or not (el.text or "").strip():
+            continue
+        pts = [[float(v) for v in p.split()[:2]] for p in el.text.strip().split(",") if p.strip()]
         if pts:
             out.append(np.array(pts))
     return out
