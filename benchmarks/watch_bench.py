@@ -25,6 +25,14 @@ DEFAULT_IMAGE = Path(__file__).resolve().parent.parent / "tests" / "data" / "wat
 
 
 def variants(image: Path, n: int, start: int) -> list[bytes]:
+    """``n`` files with the same picture and different bytes (a JPEG comment, or PNG pixels)."""
+    raw = image.read_bytes()
+    if raw[:2] == b"\xff\xd8":  # JPEG: keep the original encoding, add a COM segment after SOI
+        out = []
+        for i in range(start, start + n):
+            note = f"watch bench {i}".encode()
+            out.append(raw[:2] + b"\xff\xfe" + (len(note) + 2).to_bytes(2, "big") + note + raw[2:])
+        return out
     base = cv2.imread(str(image), cv2.IMREAD_COLOR)
     ext = image.suffix.lower() or ".png"
     out = []
@@ -60,9 +68,12 @@ def main() -> None:
         lib = Library.open(Path(tmp) / "bench.inknotes")
         pool = JobPool(args.workers)
         added: dict[str, float] = {}
+        problems: list[str] = []
         cond = threading.Condition()
 
         def on_event(e) -> None:
+            if e.kind in ("failed", "duplicate"):
+                problems.append(f"{e.kind}: {e.path.name} {e.error or ''}")
             if e.kind in ("added", "failed", "duplicate"):
                 with cond:
                     added[e.path.name] = time.perf_counter()
@@ -100,6 +111,8 @@ def main() -> None:
               f"stability wait)")
         print(f"burst of {args.burst}: {burst_s:.1f} s, {args.burst / burst_s * 60:.0f} pages/minute")
         print(f"pages in library: {pages} (expected {args.single + args.burst})")
+        for line in problems:
+            print(line)
 
 
 if __name__ == "__main__":
