@@ -152,16 +152,18 @@ def ink_regions(prepared: PreparedPage) -> list[Region]:
 
 
 def _x_height(lab: np.ndarray, core: np.ndarray, boxes: np.ndarray) -> float:
-    """Height of the line's letter body: per component, the rows holding at least 40 % of its
-    busiest row's ink; the median over the line's components (local, so a sloping line is not
-    smeared into a tall band)."""
-    heights = []
-    for i in core:
-        xa, ya, xb, yb = boxes[i].astype(int)
-        prof = (lab[ya:yb, xa:xb] == i + 1).sum(1)
-        if prof.size and prof.max() > 0:
-            heights.append(float((prof >= 0.4 * prof.max()).sum()))
-    return float(np.median(heights)) if heights else 1.0
+    """Height of the line's letter body: rows holding at least 40 % of the busiest row's ink,
+    counted after taking out the line's slope (so a sloping line is not smeared into a tall band)."""
+    b = boxes[core].astype(int)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    slope = float(np.clip(np.polyfit(cx, cy, 1)[0], -0.3, 0.3)) if len(core) >= 3 and np.ptp(cx) > 0 else 0.0
+    off = np.round(slope * (cx - cx.mean())).astype(int)
+    y0 = int((b[:, 1] - off).min())
+    prof = np.zeros(int((b[:, 3] - off).max()) - y0 + 1)
+    for i, (xa, ya, xb, yb), o in zip(core, b, off, strict=True):
+        rows = (lab[ya:yb, xa:xb] == i + 1).sum(1)
+        prof[ya - o - y0: ya - o - y0 + len(rows)] += rows
+    return float((prof >= 0.4 * prof.max()).sum()) if prof.max() > 0 else float(b[:, 3].max() - b[:, 1].min())
 
 
 def _split_words(lab: np.ndarray, members: np.ndarray, boxes: np.ndarray, main: np.ndarray,
