@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"inknotes: {e.user_line()}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (`cmd &`)
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
     print(f"inknotes: watching {watcher.folder} (Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
         while not stop.wait(0.5):
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("inknotes: stopping; unfinished files stay queued for next time", file=sys.stderr, flush=True)
         watcher.stop()
         from .jobs import shared_pool
