@@ -271,3 +271,15 @@ def test_cli_refuses_an_archive_inside_the_watched_folder(inbox, tmp_path, capsy
     assert rc == 2
     err = capsys.readouterr().err
     assert "archive folder is inside the watched folder" in err and str(inbox / "done") in err
+
+
+def test_recursive_watch_takes_files_in_new_subfolders(inbox, library, make_watcher):
+    w = make_watcher(recursive=True)
+    (inbox / "top.png").write_bytes(page_bytes(70))
+    sub = inbox / "2026" / "june"
+    sub.mkdir(parents=True)
+    (sub / "deep.png").write_bytes(page_bytes(71))
+    wait_for(lambda: page_count(library) == 2, 30, "events from the new sub-folder")  # no scan helps here
+    assert w.wait_idle(30)
+    assert sorted(Path(r.path).name for r in library.ingest_rows("done")) == ["deep.png", "top.png"]
+    assert page_count(library) == 2
