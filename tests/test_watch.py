@@ -116,6 +116,7 @@ def test_file_written_in_chunks_is_taken_only_when_complete(inbox, library, make
             f.write(data[k * len(data) // 10:(k + 1) * len(data) // 10])
             f.flush()
             time.sleep(0.1)
+    wait_for(lambda: page_count(library) == 1, 30, "the page from the watcher's own events")
     assert w.wait_idle(30)
     assert page_count(library) == 1
     row = library.ingest_rows("done")[0]
