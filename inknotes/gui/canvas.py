@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -65,28 +66,71 @@ class LayerItem(QGraphicsItem):
         pass
 
 
-class InkLayerItem(LayerItem):
-    """One ink layer: a base raster of all its strokes, plus a sharp screen-resolution
-    raster of the visible strokes when zoomed in beyond the base."""
+@dataclass
+class InkRaster:
+    """One ink layer rendered to pixels: plain numpy, so it is made on a worker thread."""
 
-    def __init__(self, strokes: list[Stroke], page_size: tuple[int, int]):
-        super().__init__()
-        self.strokes = [s for s in strokes if len(s)]
-        boxes = np.array([s.bbox() for s in self.strokes], np.float32).reshape(-1, 4)
-        self.boxes = boxes
+    strokes: list[Stroke]
+    boxes: np.ndarray  # (N, 4) x0, y0, x1, y1 per stroke, for picking what to sharpen
+    image: np.ndarray | None  # premultiplied RGBA
+    origin: tuple[float, float]
+    scale: float
+
+    @classmethod
+    def render(cls, strokes: list[Stroke], page_size: tuple[int, int]) -> InkRaster:
+        strokes = [s for s in strokes if len(s)]
+        boxes = np.array([s.bbox() for s in strokes], np.float32).reshape(-1, 4)
         w, h = page_size
         x0 = min(0.0, float(boxes[:, 0].min())) if len(boxes) else 0.0
         y0 = min(0.0, float(boxes[:, 1].min())) if len(boxes) else 0.0
         x1 = max(float(w), float(boxes[:, 2].max())) if len(boxes) else float(w)
         y1 = max(float(h), float(boxes[:, 3].max())) if len(boxes) else float(h)
-        self.scale = min(2.0, MAX_RASTER / max(x1 - x0, y1 - y0, 1.0))
-        size = (int(np.ceil((x1 - x0) * self.scale)) + 1, int(np.ceil((y1 - y0) * self.scale)) + 1)
+        scale = min(2.0, MAX_RASTER / max(x1 - x0, y1 - y0, 1.0))
+        size = (int(np.ceil((x1 - x0) * scale)) + 1, int(np.ceil((y1 - y0) * scale)) + 1)
+        image = render_strokes(strokes, scale, size, (x0, y0)) if strokes else None
+        return cls(strokes, boxes, image, (x0, y0), scale)
+
+
+@dataclass
+class PageData:
+    """Everything the canvas shows for one page, read and rasterised off the UI thread."""
+
+    page_id: int
+    size: tuple[int, int]
+    layers: list[Any]
+    stored: list[Any]
+    image: np.ndarray | None
+    rasters: dict[int, InkRaster] = field(default_factory=dict)
+
+
+def load_page(library: Any, page_id: int) -> PageData:
+    """Read a page's layers, strokes and scan and rasterise its ink layers (worker-safe)."""
+    info = library.page_info(page_id)
+    size = (int(info.width), int(info.height))
+    layers = sorted(library.layers(page_id), key=lambda lay: lay.order)
+    stored = library.strokes(page_id)
+    by_layer: dict[int, list[Stroke]] = defaultdict(list)
+    for st in stored:
+        by_layer[st.layer_id].append(st.stroke)
+    image = library.page_image(page_id) if any(lay.kind == "image" for lay in layers) else None
+    rasters = {lay.id: InkRaster.render(by_layer.get(lay.id, []), size)
+               for lay in layers if lay.kind == "ink"}
+    return PageData(page_id, size, layers, stored, image, rasters)
+
+
+class InkLayerItem(LayerItem):
+    """One ink layer: a base raster of all its strokes, plus a sharp screen-resolution
+    raster of the visible strokes when zoomed in beyond the base."""
+
+    def __init__(self, raster: InkRaster):
+        super().__init__()
+        self.strokes, self.boxes, self.scale = raster.strokes, raster.boxes, raster.scale
         self.base = QGraphicsPixmapItem(self)
         self.base.setTransformationMode(Qt.SmoothTransformation)
         self.base.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
-        if self.strokes:
-            self.base.setPixmap(rgba_to_pixmap(render_strokes(self.strokes, self.scale, size, (x0, y0))))
-        self.base.setPos(x0, y0)
+        if raster.image is not None:
+            self.base.setPixmap(rgba_to_pixmap(raster.image))
+        self.base.setPos(*raster.origin)
         self.base.setScale(1.0 / self.scale)
         self.sharp = QGraphicsPixmapItem(self)
         self.sharp.setTransformationMode(Qt.SmoothTransformation)
@@ -122,6 +166,7 @@ class PageCanvas(QGraphicsView):
     """Shows one library page; hands mouse input to the current tool."""
 
     selectionChanged = Signal(list)
+    _loaded = Signal(object, object)
     pageShown = Signal(object)
     zoomChanged = Signal(float)
 
@@ -154,6 +199,7 @@ class PageCanvas(QGraphicsView):
         self._highlight: QGraphicsRectItem | None = None
         self._space = False
         self._panning: QPointF | None = None
+        self._loaded.connect(self._on_loaded)
         self._sharp_on = False
         self._sharpen_timer = QTimer(self, singleShot=True, interval=150)
         self._sharpen_timer.timeout.connect(self.sharpen)
@@ -165,19 +211,51 @@ class PageCanvas(QGraphicsView):
         self.library, self.editor = library, editor
         self.show_page(None)
 
-    def show_page(self, page_id: int | None) -> None:
-        """Load a page (or clear the canvas) and fit it to the window width."""
+    def show_page(self, page_id: int | None, pool: Any = None) -> None:
+        """Load a page (or clear the canvas) and fit it to the window width; with ``pool``
+        the page is read and rasterised there and appears when ready."""
         first = page_id != self.page_id
         self.page_id = page_id
         self.selection = []
         self._highlight = None
+        if pool is not None:
+            self.load_in_background(pool)
+            return
         self.reload()
         if first:
             self.fit_width()
         self.pageShown.emit(page_id)
 
     def reload(self) -> None:
-        """Re-read the page's layers and strokes from the library and rebuild the scene."""
+        """Re-read the page from the library and rebuild the scene (on the UI thread)."""
+        data = load_page(self.library, self.page_id) if self.library is not None and \
+            self.page_id is not None else None
+        self._build(data)
+
+    def load_in_background(self, pool: Any) -> None:
+        """Read and rasterise the current page on ``pool``; the view stays responsive meanwhile."""
+        page_id, library = self.page_id, self.library
+        self._build(None)
+        self.page_id = page_id
+        if page_id is None:
+            return
+        self._loading_text = self.scene().addText("Loading page…")
+        self._loading_text.setDefaultTextColor(Qt.white)
+        job = pool.submit(lambda ctx: load_page(library, page_id), name="load page")
+        job.future.add_done_callback(
+            lambda f: self._loaded.emit(page_id, None if f.exception() else f.result()))
+
+    def _on_loaded(self, page_id: int, data: PageData | None) -> None:
+        if page_id != self.page_id:
+            return  # the user moved on to another page meanwhile
+        if data is None:
+            self.reload()  # let the error surface here, on the UI thread
+        else:
+            self._build(data)
+        self.fit_width()
+        self.pageShown.emit(page_id)
+
+    def _build(self, data: PageData | None) -> None:
         scene = self.scene()
         if self.preview.scene():
             scene.removeItem(self.preview)
@@ -188,36 +266,32 @@ class PageCanvas(QGraphicsView):
         self._sel_item = self._sel_box = self._image_item = self._paper = self._highlight = None
         self.strokes, self.stroke_layer, self.layers = {}, {}, []
         scene.addItem(self.preview)
-        if self.library is None or self.page_id is None:
+        if data is None:
             scene.setSceneRect(QRectF(0, 0, 1, 1))
             return
-        info = self.library.page_info(self.page_id)
-        w, h = int(info.width), int(info.height)
+        w, h = data.size
         self.page_size = (w, h)
         self._paper = scene.addRect(QRectF(0, 0, w, h), QPen(Qt.NoPen), QBrush(Qt.white))
         self._paper.setZValue(-2)
-        self.layers = sorted(self.library.layers(self.page_id), key=lambda lay: lay.order)
-        by_layer: dict[int, list[Stroke]] = defaultdict(list)
-        for st in self.library.strokes(self.page_id):
+        self.layers = data.layers
+        for st in data.stored:
             self.strokes[st.id] = st.stroke
             self.stroke_layer[st.id] = st.layer_id
-            by_layer[st.layer_id].append(st.stroke)
         for z, layer in enumerate(self.layers):
             if layer.kind == "image":
-                rgb = self.library.page_image(self.page_id)
-                if rgb is None:
+                if data.image is None:
                     continue
-                item = QGraphicsPixmapItem(rgb_to_pixmap(rgb))
+                item = QGraphicsPixmapItem(rgb_to_pixmap(data.image))
                 item.setTransformationMode(Qt.SmoothTransformation)
                 item.setZValue(z)
                 scene.addItem(item)
                 self._image_item = item
                 self.layer_items[layer.id] = item  # type: ignore[assignment]
             else:
-                item = InkLayerItem(by_layer.get(layer.id, []), (w, h))
-                item.setZValue(z)
-                scene.addItem(item)
-                self.layer_items[layer.id] = item
+                ink = InkLayerItem(data.rasters[layer.id])
+                ink.setZValue(z)
+                scene.addItem(ink)
+                self.layer_items[layer.id] = ink
         self.refresh_layers()
         margin = max(w, h) * 0.05
         scene.setSceneRect(QRectF(-margin, -margin, w + 2 * margin, h + 2 * margin))

@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"inknotes — {library.name}")
         self._refresh_timer = QTimer(self, singleShot=True, interval=400)
         self._refresh_timer.timeout.connect(self.library_panel.refresh)
-        self.library_panel.pageActivated.connect(self.show_page)
+        self.library_panel.pageActivated.connect(lambda pid: self.show_page(pid, background=True))
         self.library_panel.searchHit.connect(self._on_search_hit)
         self.library_panel.changed.connect(self._on_library_changed)
         self.layers_panel.activeLayerChanged.connect(lambda lid: setattr(self.canvas, "active_layer_id", lid))
@@ -105,8 +105,8 @@ class MainWindow(QMainWindow):
         self.layers_panel.set_page(self.editor, None)
         self.set_tool("select")
         pages = self.library_panel.page_ids()
-        if pages:
-            self.show_page(pages[0])
+        if pages:  # read and drawn on the pool, so the window is usable at once
+            self.show_page(pages[0], background=True)
             self.library_panel.select("page", pages[0], emit=False)
         self.apply_settings()
 
@@ -277,9 +277,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("This page has no strokes to replay.", 4000)
 
     # ---- pages ---------------------------------------------------------------------------
-    def show_page(self, page_id: int | None) -> None:
+    def show_page(self, page_id: int | None, background: bool = False) -> None:
+        """Show a page; ``background`` reads and rasterises it on the pool (big pages)."""
         self.replay.stop()
-        self.canvas.show_page(page_id)
+        self.canvas.show_page(page_id, pool=self.jobs.pool if background else None)
         self.layers_panel.set_page(self.editor, page_id)
         self.canvas.active_layer_id = self.layers_panel.current_id()
 
