@@ -367,11 +367,13 @@ class Watcher:
         for state in ("queued", "running"):
             for row in self.library.ingest_rows(state):
                 path = Path(row.path)
+                if not _inside(path, self.folder):
+                    continue  # another watched folder's row (the library may serve several)
                 if state == "running" and row.attempts >= self.max_attempts:
                     self._give_up(row.sha256, path, f"Converting this file stopped inknotes {row.attempts} "
                                   "times; it is skipped (see the log).")
                     continue
-                if path.exists() and _inside(path, self.folder):
+                if path.exists():
                     self.nominate(path)
                 elif self.library.find_page_by_sha(row.sha256) is not None:
                     self.library.ingest_record(row.sha256, str(path), "done",
@@ -589,6 +591,7 @@ class Watcher:
             self.nominate(path, delay=delay)
             return
         if attempts < self.max_attempts:  # stopping: leave it queued for the next start
+            self.library.ingest_record(sha, str(path), "queued", error=message)
             with self._lock:
                 self._candidates.pop(path, None)
             return
