@@ -284,3 +284,21 @@ def test_recursive_watch_takes_files_in_new_subfolders(inbox, library, make_watc
     assert w.wait_idle(30)
     assert sorted(Path(r.path).name for r in library.ingest_rows("done")) == ["deep.png", "top.png"]
     assert page_count(library) == 2
+
+
+def test_start_reconciles_interrupted_rows_and_files_that_arrived_while_down(inbox, library, make_watcher):
+    from inknotes.pipeline import file_sha256
+    interrupted, poison, new = inbox / "interrupted.png", inbox / "poison.png", inbox / "new.png"
+    interrupted.write_bytes(page_bytes(80))
+    poison.write_bytes(page_bytes(81))
+    new.write_bytes(page_bytes(82))
+    library.ingest_record(file_sha256(interrupted), str(interrupted), "running", attempt=True)
+    for _ in range(3):  # it was running each time the process died: it must not crash us again
+        library.ingest_record(file_sha256(poison), str(poison), "running", attempt=True)
+    w = make_watcher(max_attempts=3)
+    assert w.wait_idle(30)
+    done = {Path(r.path).name: r for r in library.ingest_rows("done")}
+    assert set(done) == {"interrupted.png", "new.png"} and done["interrupted.png"].attempts == 2
+    (failed,) = library.ingest_rows("failed")
+    assert Path(failed.path).name == "poison.png" and "stopped inknotes 3 times" in failed.last_error
+    assert page_count(library) == 2
