@@ -129,49 +129,45 @@ def orient(pts: np.ndarray, vertical_ratio: float = 2.0) -> np.ndarray:
     return pts if dx >= 0 else pts[::-1].copy()
 
 
-def order_strokes(strokes: list[np.ndarray], delayed_frac: float = 0.25) -> list[int]:
+DELAYED_FRAC = 0.0
+ORDER_KEY = "left"
+
+
+def order_strokes(strokes: list[np.ndarray], delayed_frac: float | None = None) -> list[int]:
     """Indices in writing order: text lines top to bottom; in a line, main strokes left to
     right by their left edge, then short delayed strokes (dots, bars) left to right."""
     if not strokes:
         return []
+    frac = DELAYED_FRAC if delayed_frac is None else delayed_frac
     boxes = np.array([[s[:, 0].min(), s[:, 1].min(), s[:, 0].max(), s[:, 1].max()] for s in strokes])
     lens = np.array([float(np.sqrt((np.diff(s, axis=0) ** 2).sum(1)).sum()) if len(s) > 1 else 0.0
                      for s in strokes])
-    lines = _text_lines(boxes, lens)
+    key = boxes[:, 0] if ORDER_KEY == "left" else np.array([s[0, 0] for s in strokes])
     order: list[int] = []
-    for members in lines:
-        m = np.array(members)
-        big = lens[m].max() if len(m) else 0.0
-        main = [i for i in m if lens[i] >= delayed_frac * big]
-        late = [i for i in m if lens[i] < delayed_frac * big]
-        order += sorted(main, key=lambda i: boxes[i, 0]) + sorted(late, key=lambda i: boxes[i, 0])
+    for members in _text_lines(boxes, lens):
+        big = max(lens[i] for i in members)
+        main = [i for i in members if lens[i] >= frac * big]
+        late = [i for i in members if lens[i] < frac * big]
+        order += sorted(main, key=lambda i: key[i]) + sorted(late, key=lambda i: key[i])
     return order
 
 
 def _text_lines(boxes: np.ndarray, lens: np.ndarray) -> list[list[int]]:
-    """Group strokes into text lines by vertical overlap of the long strokes' boxes."""
-    idx = sorted(range(len(boxes)), key=lambda i: -lens[i])
-    bands: list[list[float]] = []  # [y0, y1]
+    """Group strokes into text lines: long strokes whose vertical extents overlap share a
+    line; short marks join the line nearest to them. A word is one line."""
+    big = lens >= 0.25 * lens.max() if lens.max() > 0 else np.ones(len(lens), bool)
+    iv = sorted((boxes[i, 1], boxes[i, 3], i) for i in np.flatnonzero(big))
+    bands: list[list[float]] = []
     members: list[list[int]] = []
-    for i in idx:
-        y0, y1 = boxes[i, 1], boxes[i, 3]
-        cy = (y0 + y1) / 2
-        hit = -1
-        for b, (b0, b1) in enumerate(bands):
-            if b0 <= cy <= b1:
-                hit = b
-                break
-        if hit < 0:
-            if lens[i] == 0 or (bands and (y1 - y0) < 0.3 * np.median([b1 - b0 for b0, b1 in bands])):
-                # a small mark: attach to the nearest band
-                if bands:
-                    d = [min(abs(cy - b0), abs(cy - b1)) for b0, b1 in bands]
-                    members[int(np.argmin(d))].append(i)
-                    continue
-            bands.append([y0, y1])
-            members.append([i])
+    for y0, y1, i in iv:
+        if bands and y0 < bands[-1][1] - 0.25 * min(y1 - y0, bands[-1][1] - bands[-1][0]):
+            bands[-1][1] = max(bands[-1][1], y1)
+            members[-1].append(int(i))
         else:
-            members[hit].append(i)
-    order = np.argsort([b0 + b1 for b0, b1 in bands])
-    return [members[k] for k in order]
-
+            bands.append([y0, y1])
+            members.append([int(i)])
+    for i in np.flatnonzero(~big):
+        cy = (boxes[i, 1] + boxes[i, 3]) / 2
+        d = [0.0 if b0 <= cy <= b1 else min(abs(cy - b0), abs(cy - b1)) for b0, b1 in bands]
+        members[int(np.argmin(d))].append(int(i))
+    return members

@@ -20,6 +20,7 @@ from .ordering import order_strokes, orient, pair_ends, walk_trails
 from .skeleton_graph import add_retraces, build_graph, clean_mask, merge_junctions, prune_spurs, skeleton_of
 
 log = logging.getLogger(__name__)
+TIP_FRAC = 0.5
 
 
 class TracerEngine:
@@ -63,7 +64,7 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     ys = np.nonzero(mask.any(1))[0]
     add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1))
     partner = pair_ends(g, reach=max(3.0, 1.5 * pw))
-    paths = [orient(_smooth(p)) for p in walk_trails(g, partner)]
+    paths = [orient(_extend_tips(_smooth(p), dt)) for p in walk_trails(g, partner)]
     order = order_strokes(paths)
     strokes = []
     for i in order:
@@ -81,7 +82,7 @@ def _pen_width(mask: np.ndarray, dt: np.ndarray) -> float:
     return float(2 * np.median(v)) if len(v) else 2.0
 
 
-def _smooth(p: np.ndarray, k: int = 2) -> np.ndarray:
+def _smooth(p: np.ndarray, k: int = 1) -> np.ndarray:
     """Moving-average the pixel staircase (window 2k+1), ends kept in place."""
     if len(p) < 2 * k + 2:
         return p.astype(np.float32)
@@ -91,6 +92,29 @@ def _smooth(p: np.ndarray, k: int = 2) -> np.ndarray:
     s = (c[w:] - c[:-w]) / w
     s[0], s[-1] = p[0], p[-1]
     return s.astype(np.float32)
+
+
+def _extend_tips(p: np.ndarray, dt: np.ndarray, frac: float = TIP_FRAC) -> np.ndarray:
+    """Lengthen open stroke ends by part of the local pen radius: thinning eats into the
+    round cap, so a skeleton stops short of where the pen stopped."""
+    if len(p) < 3 or float(np.hypot(*(p[-1] - p[0]))) < 2.0:
+        return p
+    h, w = dt.shape
+    out = [p]
+    for end, inner in ((0, 1), (-1, -2)):
+        a = p[end]
+        k = 1
+        while k < min(len(p) - 1, 4) and np.hypot(*(p[end] - p[inner * k if end == 0 else end - k])) < 3:
+            k += 1
+        b = p[k] if end == 0 else p[-1 - k]
+        v = a - b
+        n = float(np.hypot(*v))
+        r = float(dt[int(np.clip(round(float(a[1])), 0, h - 1)), int(np.clip(round(float(a[0])), 0, w - 1))])
+        if n < 1e-6 or r <= 0:
+            continue
+        tip = (a + v / n * frac * r).astype(np.float32)
+        out = [tip[None], *out] if end == 0 else [*out, tip[None]]
+    return np.vstack(out)
 
 
 def _widths(dt: np.ndarray, p: np.ndarray, pw: float) -> np.ndarray:
