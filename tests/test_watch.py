@@ -124,6 +124,7 @@ def test_file_written_in_chunks_is_taken_only_when_complete(inbox, library, make
     assert not kinds(w, "retry") and not kinds(w, "failed")
 
 
+@pytest.mark.slow  # 200 / 30 real conversions: ~15 s / ~8 s of CPU on 2 idle cores
 def test_burst_of_200_files_each_becomes_one_page(inbox, library, make_watcher):
     w = make_watcher()
     for i in range(200):
@@ -230,6 +231,7 @@ def _start_cli(inbox: Path, lib: Path, log: Path) -> subprocess.Popen:
                             stdout=open(log, "ab"), stderr=subprocess.STDOUT, env=env)
 
 
+@pytest.mark.slow  # 200 / 30 real conversions: ~15 s / ~8 s of CPU on 2 idle cores
 def test_watcher_killed_mid_queue_converts_every_file_exactly_once(inbox, tmp_path):
     from inknotes.store import Library
     lib_path = tmp_path / "cli.inknotes"
