@@ -183,12 +183,25 @@ class MainWindow(QMainWindow):
         tb.setObjectName("tools")
         tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
         tb.setIconSize(QSize(16, 16))
-        for a in (self.undo_action, self.redo_action):
-            tb.addAction(a)
+        # short fixed labels on the toolbar; the Edit menu shows "Undo <what>"
+        stack = self.editor.stack
+        for label, slot, can, txt in (("Undo", stack.undo, stack.canUndoChanged, stack.undoText),
+                                      ("Redo", stack.redo, stack.canRedoChanged, stack.redoText)):
+            a = tb.addAction(label, slot)
+            can.connect(a.setEnabled)
+            a.setEnabled(stack.canUndo() if label == "Undo" else stack.canRedo())
+            a.hovered.connect(lambda a=a, label=label, txt=txt: a.setToolTip(f"{label} {txt()}".strip()))
         tb.addSeparator()
         for a in self.tool_actions.values():
             tb.addAction(a)
         tb.addSeparator()
+        for a in (self.fit_action, self.zoom100_action, self.replay_action, self.export_action):
+            tb.addAction(a)
+        self.addToolBarBreak()
+        tb = self.addToolBar("Ink")
+        tb.setObjectName("ink")
+        tb.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        tb.addWidget(QLabel(" Colour "))
         self.color_button = QToolButton()
         self.color_button.setToolTip("Ink colour for the pen and recolour")
         self.color_button.setPopupMode(QToolButton.InstantPopup)
@@ -199,6 +212,7 @@ class MainWindow(QMainWindow):
         menu.addAction("Custom…", self._custom_color)
         self.color_button.setMenu(menu)
         tb.addWidget(self.color_button)
+        tb.addWidget(QLabel("  Width "))
         self.width_box = QDoubleSpinBox()
         self.width_box.setRange(0.5, 60)
         self.width_box.setSingleStep(0.5)
@@ -207,10 +221,7 @@ class MainWindow(QMainWindow):
         self.width_box.setToolTip("Pen width; Apply width sets it on the selection")
         self.width_box.valueChanged.connect(lambda v: setattr(self.options, "width", float(v)))
         tb.addWidget(self.width_box)
-        for a in (self.width_action, self.recolor_sel_action, self.delete_action):
-            tb.addAction(a)
-        tb.addSeparator()
-        for a in (self.fit_action, self.zoom100_action, self.replay_action, self.export_action):
+        for a in (self.width_action, self.recolor_sel_action, self.merge_action, self.delete_action):
             tb.addAction(a)
         self.zoom_label = QLabel("100%")
         self.statusBar().addPermanentWidget(self.zoom_label)
