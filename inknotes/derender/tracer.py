@@ -51,12 +51,12 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     mask = np.asarray(mask, bool)
     if mask.ndim != 2 or not mask.any():
         return []
-    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     pw = float(pen_width) if pen_width and pen_width > 0 else _pen_width(mask, dt)
     mask = clean_mask(mask, pw)
     if not mask.any():
         return []
-    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     skel = skeleton_of(mask)
     g = build_graph(skel)
     prune_spurs(g, spur_len=max(2.0, 1.0 * pw))
@@ -69,9 +69,9 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     strokes = []
     for i in order:
         p = paths[i]
+        wd = _widths(dt, p, pw)
         keep = rdp_keep(p, 0.35) if len(p) > 2 else np.arange(len(p))
-        p = p[keep]
-        strokes.append(Stroke.from_points(p, _widths(dt, p, pw)))
+        strokes.append(Stroke.from_points(p[keep], wd[keep]))
     return retime_in_order(strokes)
 
 
@@ -79,7 +79,7 @@ def _pen_width(mask: np.ndarray, dt: np.ndarray) -> float:
     """Median stroke width: twice the distance transform along the skeleton."""
     skel = skeleton_of(mask)
     v = dt[skel]
-    return float(2 * np.median(v)) if len(v) else 2.0
+    return float(2 * np.median(v) - 1) if len(v) else 2.0
 
 
 def _smooth(p: np.ndarray, k: int = 1) -> np.ndarray:
@@ -118,9 +118,14 @@ def _extend_tips(p: np.ndarray, dt: np.ndarray, frac: float = TIP_FRAC) -> np.nd
 
 
 def _widths(dt: np.ndarray, p: np.ndarray, pw: float) -> np.ndarray:
-    """Per-point pen width: twice the distance to the paper at the point."""
+    """Per-point pen width: twice the distance to the paper edge at the point. The distance
+    transform measures to the centre of the nearest paper pixel, half a pixel beyond the
+    edge, hence the -1."""
     h, w = dt.shape
     xi = np.clip(np.rint(p[:, 0]).astype(int), 0, w - 1)
     yi = np.clip(np.rint(p[:, 1]).astype(int), 0, h - 1)
-    wd = 2.0 * dt[yi, xi]
+    wd = 2.0 * dt[yi, xi] - 1.0
+    k = int(np.ceil(0.5 * max(pw, 1.0))) + 1
+    if len(wd) > 2 * k + 1:  # stroke ends sit in the round cap, where the ink is thinner
+        wd[:k], wd[-k:] = wd[k], wd[-k - 1]
     return np.where(wd > 0.5, wd, max(1.0, pw)).astype(np.float32)

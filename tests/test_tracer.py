@@ -1,0 +1,161 @@
+"""The built-in tracer: real rendered handwriting keeps its shape, stroke count, direction and
+width; simple shapes come out as the strokes a person would draw."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+
+from inknotes.derender import get_engine
+from inknotes.derender.base import Crop
+from inknotes.derender.tracer import TracerEngine, trace_mask
+from inknotes.errors import Cancelled
+from inknotes.ink import resample
+
+FIX = Path(__file__).parent / "fixtures" / "tracer"
+SAMPLES = json.loads((FIX / "samples.json").read_text())
+
+
+def read_inkml(path: Path) -> list[np.ndarray]:
+    """Plain X Y traces; enough for the fixture files (no project code involved)."""
+    traces = re.findall(r"<trace>(.*?)</trace>", path.read_text(), re.S)
+    return [np.array([[float(v) for v in p.split()[:2]] for p in t.split(",")], np.float32) for t in traces]
+
+
+def f1_score(pred: list[np.ndarray], truth: list[np.ndarray], tol: float) -> float:
+    """Share of predicted ink near true ink and of true ink near predicted ink (harmonic mean)."""
+    P = np.concatenate([resample(s, 1.0) for s in pred])
+    G = np.concatenate([resample(s, 1.0) for s in truth])
+    prec = float((cKDTree(G).query(P)[0] <= tol).mean())
+    rec = float((cKDTree(P).query(G)[0] <= tol).mean())
+    return 2 * prec * rec / (prec + rec)
+
+
+def ink_mask(rgb: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(rgb, cv2.COLOR_BGR2GRAY)
+    _, m = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return m.astype(bool)
+
+
+def crop_of(mask: np.ndarray, pen_width: float = 0.0) -> Crop:
+    rgb = np.where(mask[..., None], 30, 250).astype(np.uint8).repeat(3, 2)
+    return Crop(rgb=rgb, mask=mask, pen_width=pen_width)
+
+
+def drawn(size: tuple[int, int], draw, width: int = 4) -> np.ndarray:
+    img = np.zeros(size, np.uint8)
+    draw(img, width)
+    return img > 0
+
+
+@pytest.fixture(scope="module")
+def traced() -> dict[str, tuple[list, list, dict]]:
+    eng = TracerEngine()
+    out = {}
+    for sid, meta in SAMPLES.items():
+        mask = ink_mask(cv2.imread(str(FIX / f"{sid}.png")))
+        res = eng.derender([crop_of(mask)])[0]
+        out[sid] = (res.strokes, read_inkml(FIX / f"{sid}.gt.inkml"), meta)
+    return out
+
+
+def test_real_handwriting_keeps_its_shape(traced):
+    for sid, (strokes, truth, meta) in traced.items():
+        f1 = f1_score([s.points for s in strokes], truth, meta["tol"])
+        assert f1 >= 0.97, f"{sid} ({meta['text']}): f1 {f1:.3f}"
+
+
+def test_real_handwriting_is_about_one_stroke_per_pen_down(traced):
+    pred = sum(len(s) for s, _, _ in traced.values())
+    true = sum(len(t) for _, t, _ in traced.values())
+    assert pred <= 1.6 * true, f"{pred} strokes traced for {true} pen-downs"
+    for sid, (strokes, truth, _) in traced.items():
+        assert len(strokes) <= 2 * len(truth) + 1, sid
+
+
+def test_real_handwriting_widths_match_the_pen(traced):
+    for sid, (strokes, _, meta) in traced.items():
+        w = np.median(np.concatenate([s.width for s in strokes]))
+        assert abs(w - meta["width"]) <= max(1.0, 0.35 * meta["width"]), f"{sid}: {w:.2f} vs {meta['width']}"
+
+
+def test_real_handwriting_times_strictly_increase(traced):
+    for strokes, _, _ in traced.values():
+        t = np.concatenate([s.time for s in strokes])
+        assert np.all(np.diff(t) > 0)
+
+
+def test_words_run_left_to_right(traced):
+    for sid, (strokes, _, _) in traced.items():
+        starts = [float(s.points[:, 0].min()) for s in strokes]
+        assert starts == sorted(starts), sid
+
+
+def test_straight_line_is_one_stroke_left_to_right():
+    mask = drawn((40, 200), lambda im, w: cv2.line(im, (20, 25), (180, 15), 255, w))
+    strokes = trace_mask(mask)
+    assert len(strokes) == 1
+    p = strokes[0].points
+    assert p[0, 0] < 25 and p[-1, 0] > 175
+    assert abs(strokes[0].length - 160) < 8
+
+
+def test_vertical_line_runs_top_to_bottom():
+    mask = drawn((200, 40), lambda im, w: cv2.line(im, (20, 20), (22, 180), 255, w))
+    (s,) = trace_mask(mask)
+    assert s.points[0, 1] < s.points[-1, 1]
+
+
+def test_x_is_two_strokes_not_four():
+    def draw(im, w):
+        cv2.line(im, (20, 20), (120, 120), 255, w)
+        cv2.line(im, (120, 20), (20, 120), 255, w)
+    strokes = trace_mask(drawn((140, 140), draw))
+    assert len(strokes) == 2
+    for s in strokes:  # each goes straight through the crossing
+        assert s.length > 120
+
+
+def test_plus_crossing_is_two_strokes():
+    def draw(im, w):
+        cv2.line(im, (15, 70), (125, 70), 255, w)
+        cv2.line(im, (70, 15), (70, 125), 255, w)
+    strokes = trace_mask(drawn((140, 140), draw, width=6))
+    assert len(strokes) == 2
+
+
+def test_circle_is_one_closed_stroke():
+    mask = drawn((120, 120), lambda im, w: cv2.circle(im, (60, 60), 40, 255, w))
+    (s,) = trace_mask(mask)
+    assert np.hypot(*(s.points[0] - s.points[-1])) < 4
+    assert abs(s.length - 2 * np.pi * 40) < 0.08 * 2 * np.pi * 40
+    assert s.points[0, 1] < 30  # starts at the top, as people write an 'o'
+
+
+def test_empty_mask_gives_no_strokes():
+    eng = get_engine("tracer", model="ignored", mode="ignored")
+    out = eng.derender([crop_of(np.zeros((30, 40), bool))])
+    assert len(out) == 1 and out[0].strokes == []
+
+
+def test_widths_follow_the_pen():
+    for w in (3, 7):
+        mask = drawn((60, 200), lambda im, _w, w=w: cv2.line(im, (20, 30), (180, 30), 255, w))
+        true_width = int(mask[:, 100].sum())
+        (s,) = trace_mask(mask)
+        assert abs(float(np.median(s.width)) - true_width) <= 1.0
+
+
+def test_progress_and_cancel():
+    eng = TracerEngine()
+    mask = drawn((40, 100), lambda im, w: cv2.line(im, (10, 20), (90, 20), 255, w))
+    seen = []
+    out = eng.derender([crop_of(mask)] * 3, progress=lambda d, t: seen.append((d, t)))
+    assert len(out) == 3 and seen[-1] == (3, 3)
+    with pytest.raises(Cancelled):
+        eng.derender([crop_of(mask)] * 3, cancel=lambda: True)
