@@ -156,6 +156,34 @@ def test_point_eraser_splits_strokes_and_undo_redo(window):
     assert {s.id for s in lib.strokes(pid)} == after
 
 
+def shown_alpha(window, x: float, y: float) -> int:
+    """Alpha of the displayed ink pixmap at page point (x, y) (0 = no ink shown there)."""
+    from inknotes.gui.canvas import InkLayerItem
+
+    (item,) = [it for it in window.canvas.layer_items.values() if isinstance(it, InkLayerItem)]
+    px, py = (x - item.raster.origin[0]) * item.scale, (y - item.raster.origin[1]) * item.scale
+    return item.base.pixmap().toImage().pixelColor(int(px), int(py)).alpha()
+
+
+def test_erased_and_moved_ink_is_redrawn_where_it_changed(window):
+    pid = add_lines_page(window, 3)
+    assert shown_alpha(window, 300, 100) > 200 and shown_alpha(window, 150, 100) > 200
+    window.set_tool("point_eraser")
+    drag(window.canvas, [(300, 60), (300, 140)])
+    assert shown_alpha(window, 300, 100) == 0  # the gap is visible
+    assert shown_alpha(window, 150, 100) > 200 and shown_alpha(window, 300, 200) > 200
+    window.set_tool("select")
+    drag(window.canvas, [(80, 280), (520, 320)])
+    (sid,) = window.canvas.selection
+    window.set_tool("move")
+    drag(window.canvas, [(300, 300), (300, 330), (300, 350)])
+    assert window.library.stroke(sid).stroke.points[:, 1] == pytest.approx(350, abs=2)
+    assert shown_alpha(window, 200, 350) > 200 and shown_alpha(window, 200, 300) == 0
+    window.undo_action.trigger()
+    assert shown_alpha(window, 200, 300) > 200 and shown_alpha(window, 200, 350) == 0
+    assert len(window.library.strokes(pid)) == 4  # first line in two pieces, two whole lines
+
+
 def test_stroke_eraser_removes_whole_strokes(window):
     pid = add_lines_page(window, 3)
     window.set_tool("stroke_eraser")

@@ -125,6 +125,7 @@ class InkLayerItem(LayerItem):
     def __init__(self, raster: InkRaster):
         super().__init__()
         self.strokes, self.boxes, self.scale = raster.strokes, raster.boxes, raster.scale
+        self.raster = raster
         self.base = QGraphicsPixmapItem(self)
         self.base.setTransformationMode(Qt.SmoothTransformation)
         self.base.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
@@ -135,6 +136,43 @@ class InkLayerItem(LayerItem):
         self.sharp = QGraphicsPixmapItem(self)
         self.sharp.setTransformationMode(Qt.SmoothTransformation)
         self.sharp.hide()
+
+    def patch(self, strokes: list[Stroke], dirty: tuple[float, float, float, float]) -> bool:
+        """Take the layer's new strokes and redraw only the ``dirty`` page rectangle of the
+        base raster. False when the change does not fit the raster (caller rebuilds)."""
+        img = self.raster.image
+        if img is None:
+            return False
+        strokes = [s for s in strokes if len(s)]
+        boxes = np.array([s.bbox() for s in strokes], np.float32).reshape(-1, 4)
+        ox, oy = self.raster.origin
+        sc = self.scale
+        h, w = img.shape[:2]
+        if len(boxes) and (boxes[:, 0].min() < ox or boxes[:, 1].min() < oy or
+                           (boxes[:, 2].max() - ox) * sc >= w or (boxes[:, 3].max() - oy) * sc >= h):
+            return False  # ink moved off the raster
+        x0, y0, x1, y1 = dirty
+        ix0, iy0 = max(0, int((x0 - ox) * sc) - 2), max(0, int((y0 - oy) * sc) - 2)
+        ix1, iy1 = min(w, int(np.ceil((x1 - ox) * sc)) + 3), min(h, int(np.ceil((y1 - oy) * sc)) + 3)
+        if ix1 <= ix0 or iy1 <= iy0:
+            self.strokes, self.boxes, self.raster.strokes, self.raster.boxes = strokes, boxes, strokes, boxes
+            return True
+        px0, py0 = ox + ix0 / sc, oy + iy0 / sc
+        px1, py1 = ox + ix1 / sc, oy + iy1 / sc
+        near = (boxes[:, 2] >= px0) & (boxes[:, 0] <= px1) & (boxes[:, 3] >= py0) & (boxes[:, 1] <= py1)
+        chosen = [strokes[i] for i in np.nonzero(near)[0]]
+        part = render_strokes(chosen, sc, (ix1 - ix0, iy1 - iy0), (px0, py0))
+        img[iy0:iy1, ix0:ix1] = part
+        pix = self.base.pixmap()
+        painter = QPainter(pix)
+        painter.setCompositionMode(QPainter.CompositionMode_Source)
+        part = np.ascontiguousarray(part)
+        painter.drawImage(ix0, iy0, QImage(part.data, part.shape[1], part.shape[0], 4 * part.shape[1],
+                                           QImage.Format_RGBA8888_Premultiplied))
+        painter.end()
+        self.base.setPixmap(pix)
+        self.strokes, self.boxes, self.raster.strokes, self.raster.boxes = strokes, boxes, strokes, boxes
+        return True
 
     def sharpen(self, rect: QRectF, zoom: float) -> None:
         """Render the strokes inside ``rect`` (page coords) at ``zoom`` screen px per page px."""
@@ -160,6 +198,11 @@ def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
     h, w = rgb.shape[:2]
     img = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888)
     return QPixmap.fromImage(img.copy())
+
+
+def _same(a: Stroke, b: Stroke) -> bool:
+    return a.color == b.color and len(a) == len(b) and np.array_equal(a.points, b.points) and \
+        np.array_equal(a.width, b.width)
 
 
 class PageCanvas(QGraphicsView):
@@ -231,6 +274,43 @@ class PageCanvas(QGraphicsView):
         data = load_page(self.library, self.page_id) if self.library is not None and \
             self.page_id is not None else None
         self._build(data)
+
+    def refresh_after_edit(self) -> None:
+        """Bring the view up to date after an edit, redrawing only what changed when the
+        layers are the same (a full rebuild otherwise): edits stay quick on huge pages."""
+        if self.library is None or self.page_id is None:
+            return self.reload()
+        layers = sorted(self.library.layers(self.page_id), key=lambda lay: lay.order)
+        if [(lay.id, lay.kind) for lay in layers] != [(lay.id, lay.kind) for lay in self.layers]:
+            return self.reload()
+        stored = self.library.strokes(self.page_id)
+        new = {st.id: st for st in stored}
+        dirty: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
+        for sid, stroke in self.strokes.items():
+            st = new.get(sid)
+            if st is None or st.layer_id != self.stroke_layer[sid] or not _same(st.stroke, stroke):
+                dirty[self.stroke_layer[sid]].append(stroke.bbox())
+                if st is not None:
+                    dirty[st.layer_id].append(st.stroke.bbox())
+        for sid, st in new.items():
+            if sid not in self.strokes:
+                dirty[st.layer_id].append(st.stroke.bbox())
+        by_layer: dict[int, list[Stroke]] = defaultdict(list)
+        for st in stored:
+            by_layer[st.layer_id].append(st.stroke)
+        for lid, boxes in dirty.items():
+            item = self.layer_items.get(lid)
+            b = np.array(boxes, np.float32)
+            rect = (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+            if not isinstance(item, InkLayerItem) or not item.patch(by_layer.get(lid, []), rect):
+                return self.reload()
+        self.strokes = {st.id: st.stroke for st in stored}
+        self.stroke_layer = {st.id: st.layer_id for st in stored}
+        self.refresh_layers()
+        self.selection = [i for i in self.selection if i in self.strokes]
+        self._draw_selection()
+        if self._sharp_on:
+            self.sharpen()
 
     def load_in_background(self, pool: Any) -> None:
         """Read and rasterise the current page on ``pool``; the view stays responsive meanwhile."""

@@ -275,7 +275,7 @@ class MainWindow(QMainWindow):
             self._refresh_timer.start()
             return
         keep = list(self.canvas.selection)
-        self.canvas.reload()
+        self.canvas.refresh_after_edit()
         self.canvas.set_selection([i for i in keep if i in self.canvas.strokes])
         self.layers_panel.refresh()
         self.library_panel.forget_thumbnail(self.canvas.page_id)

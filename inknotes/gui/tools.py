@@ -186,7 +186,7 @@ class MoveTool(Tool):
             m = self._matrix(canvas, mods)
             canvas.editor.apply(canvas.library.transform, list(canvas.selection), m)
         else:
-            canvas.reload()
+            canvas._draw_selection()  # a click: put the selection back where it was
         self.points = []
 
 
