@@ -184,6 +184,28 @@ def test_erased_and_moved_ink_is_redrawn_where_it_changed(window):
     assert len(window.library.strokes(pid)) == 4  # first line in two pieces, two whole lines
 
 
+def test_wheel_zooms_and_middle_button_pans(window):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+
+    add_lines_page(window, 3)
+    canvas = window.canvas
+    window.zoom100_action.trigger()
+    assert canvas.zoom == pytest.approx(1.0)
+    vp = canvas.viewport()
+    centre = QPointF(vp.width() / 2, vp.height() / 2)
+    wheel = QWheelEvent(centre, QPointF(vp.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 240),
+                        Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(vp, wheel)
+    assert canvas.zoom == pytest.approx(1.15 ** 2)
+    bar = canvas.horizontalScrollBar()
+    before = bar.value()
+    drag(canvas, [(300, 200), (250, 200), (200, 200)], button=Qt.MiddleButton)
+    assert bar.value() > before  # dragging left moves the view right
+    window.fit_action.trigger()
+    assert canvas.zoom * 600 <= vp.width()
+
+
 def test_stroke_eraser_removes_whole_strokes(window):
     pid = add_lines_page(window, 3)
     window.set_tool("stroke_eraser")

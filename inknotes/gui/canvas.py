@@ -201,8 +201,9 @@ def rgb_to_pixmap(rgb: np.ndarray) -> QPixmap:
 
 
 def _same(a: Stroke, b: Stroke) -> bool:
-    return a.color == b.color and len(a) == len(b) and np.array_equal(a.points, b.points) and \
-        np.array_equal(a.width, b.width)
+    """Same look on the page (bytes compare: far cheaper than array_equal 20,000 times)."""
+    return a.color == b.color and a.points.tobytes() == b.points.tobytes() and \
+        a.width.tobytes() == b.width.tobytes()
 
 
 class PageCanvas(QGraphicsView):
