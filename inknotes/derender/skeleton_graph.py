@@ -291,3 +291,24 @@ def add_retraces(g: Graph, max_len: float) -> None:
             j = ed.u if side == 1 else ed.v
             del g.edges[e], g.nodes[n]
             g.add_edge(j, j, np.vstack([out, out[-2::-1]]))
+
+
+def pair_odd_junctions(g: Graph, max_len: float) -> None:
+    """Retrace short edges between junctions of odd degree (a pen path has two odd ends,
+    so every other odd junction means a pen lift unless a part was drawn twice, as in the
+    stem of an 'a' or 'h'). Shortest edges first; each piece keeps two odd nodes."""
+    inc = g.incidence()
+    deg = {n: len(v) for n, v in inc.items()}
+    for comp in components(g):
+        odd = {n for n in comp if deg[n] % 2}
+        if len(odd) <= 2:
+            continue
+        cands = sorted((ed.length, e) for e, ed in g.edges.items()
+                       if ed.u != ed.v and ed.u in odd and ed.v in odd and ed.length < max_len)
+        for _, e in cands:
+            if len(odd) <= 2:
+                break
+            ed = g.edges[e]
+            if ed.u in odd and ed.v in odd and deg[ed.u] > 1 and deg[ed.v] > 1:
+                g.add_edge(ed.u, ed.v, ed.pts.copy())
+                odd -= {ed.u, ed.v}

@@ -17,10 +17,19 @@ from ..errors import Cancelled
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
 from .ordering import order_strokes, orient, pair_ends, walk_trails
-from .skeleton_graph import add_retraces, build_graph, clean_mask, merge_junctions, prune_spurs, skeleton_of
+from .skeleton_graph import (
+    add_retraces,
+    build_graph,
+    clean_mask,
+    merge_junctions,
+    pair_odd_junctions,
+    prune_spurs,
+    skeleton_of,
+)
 
 log = logging.getLogger(__name__)
 TIP_FRAC = 0.5
+RETRACE_FRAC = 0.15
 
 
 class TracerEngine:
@@ -51,18 +60,29 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     mask = np.asarray(mask, bool)
     if mask.ndim != 2 or not mask.any():
         return []
-    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    pw = float(pen_width) if pen_width and pen_width > 0 else _pen_width(mask, dt)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    y0, x0 = max(0, rows[0] - 2), max(0, cols[0] - 2)
+    mask = mask[y0:rows[-1] + 3, x0:cols[-1] + 3]  # work on the ink's box only
+    strokes = _trace(mask, pen_width)
+    return [s.translated(x0, y0) for s in strokes] if x0 or y0 else strokes
+
+
+def _trace(mask: np.ndarray, pen_width: float) -> list[Stroke]:
+    if pen_width and pen_width > 0:
+        pw = float(pen_width)
+    else:
+        pw = _pen_width(mask, _dist(mask))
     mask = clean_mask(mask, pw)
     if not mask.any():
         return []
-    dt = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    dt = _dist(mask)
     skel = skeleton_of(mask)
     g = build_graph(skel)
     prune_spurs(g, spur_len=max(2.0, 1.0 * pw))
     merge_junctions(g, merge_len=max(2.0, 0.9 * pw))
     ys = np.nonzero(mask.any(1))[0]
     add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1))
+    pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1))
     partner = pair_ends(g, reach=max(3.0, 1.5 * pw))
     paths = [orient(_extend_tips(_smooth(p), dt)) for p in walk_trails(g, partner)]
     order = order_strokes(paths)
@@ -70,9 +90,33 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     for i in order:
         p = paths[i]
         wd = _widths(dt, p, pw)
-        keep = rdp_keep(p, 0.35) if len(p) > 2 else np.arange(len(p))
+        keep = _simplify(p, 0.35)
         strokes.append(Stroke.from_points(p[keep], wd[keep]))
     return retime_in_order(strokes)
+
+
+def _dist(mask: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distance from each ink pixel to the nearest paper pixel."""
+    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+
+
+def _simplify(p: np.ndarray, eps: float) -> np.ndarray:
+    """Indices kept by Ramer-Douglas-Peucker: OpenCV's approxPolyDP (fast), mapped back to
+    indices so widths stay aligned; the pure-numpy rdp_keep when a point cannot be matched."""
+    n = len(p)
+    if n <= 2:
+        return np.arange(n)
+    kept = cv2.approxPolyDP(p.reshape(-1, 1, 2).astype(np.float32), eps, False).reshape(-1, 2)
+    idx, at = [], 0
+    for q in kept:
+        hit = np.flatnonzero((p[at:, 0] == q[0]) & (p[at:, 1] == q[1]))
+        if not len(hit):
+            return rdp_keep(p, eps)
+        at += int(hit[0])
+        idx.append(at)
+    if idx[0] != 0 or idx[-1] != n - 1:
+        idx = sorted({0, *idx, n - 1})
+    return np.asarray(idx)
 
 
 def _pen_width(mask: np.ndarray, dt: np.ndarray) -> float:
