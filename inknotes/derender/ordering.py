@@ -109,9 +109,11 @@ def walk_trails(g: Graph, partner: dict[End, End]) -> list[np.ndarray]:
     return trails
 
 
-def orient(pts: np.ndarray, vertical_ratio: float = 2.0) -> np.ndarray:
-    """Run an open stroke left to right (top to bottom when it is mostly vertical); run a
-    closed one from its top, counter-clockwise on the page, as people write 'o'."""
+def orient(pts: np.ndarray) -> np.ndarray:
+    """Run an open stroke so it heads right or down (its end lies further along the
+    down-right diagonal than its start: people write left to right and top to bottom, and
+    strokes heading up-left are rare); run a closed one from its top, counter-clockwise on
+    the page, as people write an 'o'."""
     if len(pts) < 2:
         return pts
     span = np.ptp(pts, axis=0)
@@ -124,9 +126,7 @@ def orient(pts: np.ndarray, vertical_ratio: float = 2.0) -> np.ndarray:
         area = float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
         return ring[::-1].copy() if area > 0 else ring
     dx, dy = pts[-1] - pts[0]
-    if abs(dy) > vertical_ratio * abs(dx):
-        return pts if dy >= 0 else pts[::-1].copy()
-    return pts if dx >= 0 else pts[::-1].copy()
+    return pts if dx + dy >= 0 else pts[::-1].copy()
 
 
 DELAYED_FRAC = 0.0
