@@ -272,6 +272,8 @@ class LibraryPanel(QWidget):
             self.results.addItem(item)
         if not hits:
             self.results.addItem(QListWidgetItem("No matches."))
+        rows = max(1, self.results.count())
+        self.results.setFixedHeight(min(160, rows * self.results.sizeHintForRow(0) + 6))
         self.results.setVisible(True)
         if hits:
             self.results.setCurrentRow(0)
