@@ -299,6 +299,7 @@ def test_layers_hide_and_pen_draws_on_chosen_layer(window):
     drag(window.canvas, [(100, 300), (200, 320), (300, 300)])
     mine = window.library.strokes(pid, lid)
     assert len(mine) == 1
+    assert mine[0].stroke.time[0] > window.library.strokes(pid)[0].stroke.time[-1]  # replays last
     window.undo_action.trigger()
     assert window.library.strokes(pid, lid) == []
     ink = [lay for lay in window.library.layers(pid) if lay.kind == "ink" and lay.id != lid][0]
@@ -321,12 +322,16 @@ def test_replay_draws_strokes_in_order_then_restores(window):
     assert any(it.isVisible() for it in window.canvas.layer_items.values())
 
 
-def test_start_up_does_not_load_tensorflow(user_dirs):
+def test_start_up_opens_default_library_without_tensorflow(user_dirs):
+    from inknotes import settings
+
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--library", str(user_dirs / "L.inknotes"),
-                        "--quit-after-start"], capture_output=True, text=True, timeout=60, env=env)
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--quit-after-start"],
+                       capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 0, r.stderr
     assert "tensorflow loaded: False" in r.stdout
+    assert settings.default_library_path().exists()  # no --library: the default one in the data folder
+    assert settings.load()["last_library"] == str(settings.default_library_path())
 
 
 def test_settings_dialog_persists_choices(qtbot, user_dirs):

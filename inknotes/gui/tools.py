@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QTransform
 
-from ..ink import Stroke
+from ..ink import PEN_UP_MS, Stroke
 from .paths import make_pen, polylines_path
 
 PICK_PX = 6.0  # click tolerance in screen pixels
@@ -203,7 +203,9 @@ class PenTool(Tool):
         if layer is None:
             canvas.editor.failed.emit("Add or unlock an ink layer before drawing.")
             return
-        stroke = Stroke.from_points(path, self.options.width, self.options.color)
+        # new ink is written after everything already on the page, so replay shows it last
+        t0 = max((float(s.time[-1]) for s in canvas.strokes.values() if len(s.time)), default=-PEN_UP_MS)
+        stroke = Stroke.from_points(path, self.options.width, self.options.color, t0=t0 + PEN_UP_MS)
         canvas.editor.apply(canvas.library.add_stroke, canvas.page_id, layer, stroke)
 
 
