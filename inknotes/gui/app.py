@@ -69,6 +69,8 @@ def apply_theme(theme: str) -> None:
                             (QPalette.HighlightedText, "#ffffff"), (QPalette.ToolTipBase, "#34363b"),
                             (QPalette.ToolTipText, "#e6e6e6")):
             pal.setColor(role, QColor(color))
+        for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+            pal.setColor(QPalette.Disabled, role, QColor("#7a7c80"))
     app.setPalette(pal)
 
 

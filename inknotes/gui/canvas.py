@@ -348,7 +348,17 @@ class PageCanvas(QGraphicsView):
         self.strokes, self.stroke_layer, self.layers = {}, {}, []
         scene.addItem(self.preview)
         if data is None:
-            scene.setSceneRect(QRectF(0, 0, 1, 1))
+            if self.library is not None and self.page_id is None:
+                hint = scene.addText("Drop photos or scans of\nhandwritten pages here,\n"
+                                     "or use File → Import.")
+                hint.setDefaultTextColor(QColor(235, 235, 235))
+                font = hint.font()
+                font.setPointSize(12)
+                hint.setFont(font)
+                scene.setSceneRect(hint.boundingRect())
+                self.resetTransform()
+            else:
+                scene.setSceneRect(QRectF(0, 0, 1, 1))
             return
         w, h = data.size
         self.page_size = (w, h)
