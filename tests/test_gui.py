@@ -280,6 +280,51 @@ def test_export_dialog_writes_files_that_read_back(window, tmp_path):
     dlg2.deleteLater()
 
 
+def test_export_runs_in_the_background_and_reports(window, qtbot, tmp_path):
+    from inknotes import settings
+    from inknotes.formats import read_inkml
+
+    add_lines_page(window, 2)
+    dlg = window.make_export_dialog()
+    dlg.format.setCurrentIndex(dlg.format.findData("inkml"))
+    dlg.folder.setText(str(tmp_path / "bg"))
+    with qtbot.waitSignal(window.jobs.finished, timeout=30_000) as sig:
+        window.start_export(dlg.options())
+    dlg.deleteLater()
+    (path,) = sig.args[0].future.result()
+    assert len(read_inkml(path).strokes) == 2
+    assert "Exported 1 file" in window.statusBar().currentMessage()
+    assert settings.load()["export_folder"] == str(tmp_path / "bg")  # remembered for next time
+    assert window.library_panel.page_ids()  # an export is not mistaken for an import
+
+
+def test_watch_folder_setting_brings_pages_in(qtbot, user_dirs):
+    from inknotes import settings
+    from inknotes.gui.main_window import MainWindow
+    from inknotes.jobs import JobPool
+    from inknotes.store import Library
+
+    inbox = user_dirs / "inbox"
+    inbox.mkdir()
+    settings.update(watch_enabled=True, watch_folder=str(inbox))
+    library = Library.open(user_dirs / "Watched.inknotes", create=True)
+    pool = JobPool(cpu_workers=2)
+    win = MainWindow(library, pool=pool)
+    try:
+        assert win.watcher is not None
+        (inbox / "page.png").write_bytes(FIXTURE.read_bytes())
+        qtbot.waitUntil(lambda: len(win.library_panel.page_ids()) == 1, timeout=90_000)
+        qtbot.waitUntil(lambda: win.canvas.page_id is not None and len(win.canvas.strokes) > 5,
+                        timeout=30_000)  # the window was told and shows the new page
+    finally:
+        win.close()
+        pool.shutdown()
+        win.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        library.close()
+    assert win.watcher is None  # stopped with the window
+
+
 def test_search_jumps_to_page_and_highlights_word(window):
     first = add_lines_page(window, 1)
     target = add_lines_page(window, 2, words=[Word((90, 180, 420, 40), "serendipity", 90.0)])

@@ -25,7 +25,7 @@ from .. import settings
 from ..errors import InknotesError
 from .canvas import PageCanvas
 from .editor import Editor
-from .export_dialog import ExportDialog
+from .export_dialog import ExportDialog, export_pages
 from .jobs_panel import JobsPanel
 from .layers_panel import LayersPanel
 from .library_panel import LibraryPanel
@@ -315,7 +315,7 @@ class MainWindow(QMainWindow):
         jobs = []
         for path in expand_paths(paths):
             jobs.append(self.jobs.submit(_import_job(self.library, path, engine, notebook),
-                                         name=path.name, gpu=engine != "tracer"))
+                                         name=path.name, gpu=engine != "tracer", kind="import"))
         if jobs:
             self.statusBar().showMessage(f"Converting {len(jobs)} file(s)…", 4000)
         return jobs
@@ -328,7 +328,15 @@ class MainWindow(QMainWindow):
             self.import_paths(files)
 
     def _on_job_finished(self, job: Any) -> None:
-        if job.state == "done":
+        kind = self.jobs.kinds.get(job.id)
+        if kind == "export" and job.state == "done":
+            files = job.future.result()
+            where = files[0].parent if files else ""
+            self.statusBar().showMessage(f"Exported {len(files)} file(s) to {where}.", 8000)
+        elif kind != "import":
+            if job.state == "failed":
+                self.statusBar().showMessage(f"{job.name}: {job.error}", 8000)
+        elif job.state == "done":
             page_ids = job.future.result() or []
             self.editor.sync()
             self.library_panel.refresh()
@@ -367,11 +375,19 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         dlg = self.make_export_dialog()
         if dlg.exec() == ExportDialog.Accepted:
-            opts = dlg.options()
-            self.jobs.submit(lambda ctx: dlg.export_now(progress=ctx.progress),
-                             name=f"Export {opts['scope']} as {opts['fmt']}")
-            settings.update(export_folder=opts["folder"])
-            self.settings["export_folder"] = opts["folder"]
+            self.start_export(dlg.options())
+        dlg.deleteLater()
+
+    def start_export(self, opts: dict[str, Any]) -> Any:
+        """Export with the dialog's choices as a background job (plain data in, files out)."""
+        library = self.library
+        job = self.jobs.submit(lambda ctx: export_pages(library, progress=ctx.progress, **opts),
+                               name=f"Export {opts['scope']} as {opts['fmt']}", kind="export")
+        try:
+            self.settings = settings.update(export_folder=str(opts["folder"]))
+        except InknotesError as e:
+            log.warning("export folder not remembered: %s", e)
+        return job
 
     def settings_dialog(self) -> None:
         dlg = SettingsDialog(self)

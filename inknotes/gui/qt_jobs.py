@@ -28,7 +28,8 @@ class QtJobs(QObject):
     def __init__(self, pool: JobPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.pool = pool or shared_pool()
-        self._recipes: dict[int, tuple[Callable[[JobContext], Any], str, bool]] = {}
+        self._recipes: dict[int, tuple[Callable[[JobContext], Any], str, bool, str]] = {}
+        self.kinds: dict[int, str] = {}
         self._final_seen: set[int] = set()
         self.jobs: list[Job] = []
         # Signals emitted from worker threads are delivered here through the event loop.
@@ -36,9 +37,12 @@ class QtJobs(QObject):
 
     _relay = Signal(object, str)
 
-    def submit(self, fn: Callable[[JobContext], Any], *, name: str = "", gpu: bool = False) -> Job:
+    def submit(self, fn: Callable[[JobContext], Any], *, name: str = "", gpu: bool = False,
+               kind: str = "") -> Job:
+        """Run ``fn`` on the pool; ``kind`` ("import", "export", ...) tells listeners what it was."""
         job = self.pool.submit(fn, name=name, gpu=gpu)
-        self._recipes[job.id] = (fn, name, gpu)
+        self._recipes[job.id] = (fn, name, gpu, kind)
+        self.kinds[job.id] = kind
         self.jobs.append(job)
         job.add_listener(self._listener)
         self.added.emit(job)
@@ -51,8 +55,8 @@ class QtJobs(QObject):
         recipe = self._recipes.get(job.id)
         if recipe is None:
             return None
-        fn, name, gpu = recipe
-        return self.submit(fn, name=name, gpu=gpu)
+        fn, name, gpu, kind = recipe
+        return self.submit(fn, name=name, gpu=gpu, kind=kind)
 
     def active(self) -> list[Job]:
         return [j for j in self.jobs if j.state in ("queued", "running")]
