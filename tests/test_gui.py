@@ -407,3 +407,14 @@ def test_gui_subcommand_parses_library():
     register(ap.add_subparsers(dest="command"))
     args = ap.parse_args(["gui", "--library", "notes.inknotes"])
     assert args.command == "gui" and args.library == "notes.inknotes" and callable(args.func)
+
+
+def test_a_file_that_is_not_a_library_is_refused_in_plain_words(user_dirs):
+    bogus = user_dirs / "notes.inknotes"
+    bogus.write_text("my shopping list")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--library", str(bogus), "--quit-after-start"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 1
+    assert str(bogus) in r.stderr and "Traceback" not in r.stderr
+    assert bogus.read_text() == "my shopping list"  # left alone

@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         window = open_window(library_path(args.library))
     except InknotesError as e:
         log.error("cannot open library: %s", e.user_line())
-        QMessageBox.critical(None, "inknotes", e.user_line())
+        print(f"inknotes: {e.user_line()}", file=sys.stderr)
+        if not args.quit_after_start:
+            QMessageBox.critical(None, "inknotes", e.user_line())
         return 1
     window.show()
     if args.quit_after_start:  # used by the launch benchmark and tests: report, then quit
