@@ -418,3 +418,20 @@ def test_a_file_that_is_not_a_library_is_refused_in_plain_words(user_dirs):
     assert r.returncode == 1
     assert str(bogus) in r.stderr and "Traceback" not in r.stderr
     assert bogus.read_text() == "my shopping list"  # left alone
+
+
+def test_opened_library_window_closes_its_library(qtbot, user_dirs):
+    from inknotes.errors import LibraryError
+    from inknotes.gui.app import open_window
+    from inknotes.jobs import JobPool
+
+    pool = JobPool(cpu_workers=1)
+    win = open_window(user_dirs / "new folder" / "Other notes.inknotes", pool)
+    library = win.library
+    assert "Other notes" in win.windowTitle() and library.path.exists()
+    win.show()
+    win.close()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    pool.shutdown()
+    with pytest.raises(LibraryError):
+        library.pages()

@@ -74,15 +74,29 @@ def apply_theme(theme: str) -> None:
     app.setPalette(pal)
 
 
+_windows: list[Any] = []  # open main windows (Qt does not keep Python wrappers alive)
+
+
 def open_window(path: str | Path, pool: Any = None) -> Any:
-    """The main window on the library at ``path`` (created if missing)."""
+    """The main window on the library at ``path`` (created if missing); the window closes the
+    library when it closes."""
+    from PySide6.QtCore import Qt
+
     from ..store import Library
     from .main_window import MainWindow
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InknotesError(f"Cannot create the library folder ({e.strerror}).", path.parent) from e
     library = Library.open(path, create=True)
-    return MainWindow(library, pool=pool)
+    window = MainWindow(library, pool=pool)
+    window.owns_library = True
+    window.setAttribute(Qt.WA_DeleteOnClose)
+    _windows.append(window)
+    window.destroyed.connect(lambda *_: _windows.remove(window) if window in _windows else None)
+    return window
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,6 +136,4 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 page_shown()
         QTimer.singleShot(0, usable)
-    rc = app.exec()
-    window.library.close()
-    return rc
+    return app.exec()

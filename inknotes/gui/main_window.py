@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
     def __init__(self, library: Any, pool: Any = None, parent: Any = None):
         super().__init__(parent)
         self.library = library
+        self.owns_library = False  # set by app.open_window: close the library with the window
         self.settings = settings.load()
         self.editor = Editor(library, self)
         self.jobs = QtJobs(pool, self)
@@ -449,13 +451,18 @@ class MainWindow(QMainWindow):
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
-        for job in self.jobs.active():
+        active = self.jobs.active()
+        for job in active:
             job.cancel()
         try:
             settings.update(last_library=str(self.library.path))
         except InknotesError as e:
             log.warning("settings not saved: %s", e)
         super().closeEvent(event)
+        if self.owns_library:
+            # a cancelled job stops at its next check; let it get there before the library goes
+            futures.wait([j.future for j in active], timeout=15)
+            self.library.close()
 
 
 def _import_job(library: Any, path: Path, engine: str, notebook: Any) -> Any:
