@@ -109,10 +109,15 @@ def walk_trails(g: Graph, partner: dict[End, End]) -> list[np.ndarray]:
     return trails
 
 
+# Strokes head within 90 degrees of this direction (x right, y down): 45 degrees below
+# the horizontal, the middle of where pen strokes of handwriting run (right, down, down-left).
+HEAD = (float(np.cos(np.radians(45))), float(np.sin(np.radians(45))))
+
+
 def orient(pts: np.ndarray) -> np.ndarray:
-    """Run an open stroke so it heads right or down (its end lies further along the
-    down-right diagonal than its start: people write left to right and top to bottom, and
-    strokes heading up-left are rare); run a closed one from its top, counter-clockwise on
+    """Run an open stroke so it heads right or down (its chord points within 90 degrees of
+    ``HEAD``: people write left to right and top to bottom; strokes heading up or left are
+    rare); run a closed one from its top, counter-clockwise on
     the page, as people write an 'o'."""
     if len(pts) < 2:
         return pts
@@ -126,7 +131,7 @@ def orient(pts: np.ndarray) -> np.ndarray:
         area = float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
         return ring[::-1].copy() if area > 0 else ring
     dx, dy = pts[-1] - pts[0]
-    return pts if dx + dy >= 0 else pts[::-1].copy()
+    return pts if HEAD[0] * dx + HEAD[1] * dy >= 0 else pts[::-1].copy()
 
 
 DELAYED_FRAC = 0.0
@@ -152,22 +157,26 @@ def order_strokes(strokes: list[np.ndarray], delayed_frac: float | None = None) 
     return order
 
 
+LINE_GAP = 0.6
+
+
 def _text_lines(boxes: np.ndarray, lens: np.ndarray) -> list[list[int]]:
-    """Group strokes into text lines: long strokes whose vertical extents overlap share a
-    line; short marks join the line nearest to them. A word is one line."""
-    big = lens >= 0.25 * lens.max() if lens.max() > 0 else np.ones(len(lens), bool)
-    iv = sorted((boxes[i, 1], boxes[i, 3], i) for i in np.flatnonzero(big))
-    bands: list[list[float]] = []
-    members: list[list[int]] = []
-    for y0, y1, i in iv:
-        if bands and y0 < bands[-1][1] - 0.25 * min(y1 - y0, bands[-1][1] - bands[-1][0]):
-            bands[-1][1] = max(bands[-1][1], y1)
-            members[-1].append(int(i))
-        else:
-            bands.append([y0, y1])
-            members.append([int(i)])
+    """Group strokes into text lines, top to bottom. A crop no taller than a few strokes is
+    one line (a word); a taller one (lines that touch) is cut where the centres of its long
+    strokes, sorted by height, jump by more than ``LINE_GAP`` of a typical stroke's height.
+    Short marks join the line nearest to them."""
+    ref = float(np.percentile(lens, 90)) if len(lens) else 0.0
+    big = lens >= 0.25 * ref if ref > 0 else np.ones(len(lens), bool)
+    ids = np.flatnonzero(big)
+    h = max(float(np.median(boxes[ids, 3] - boxes[ids, 1])), 1.0)
+    if boxes[:, 3].max() - boxes[:, 1].min() <= 2.5 * h:
+        return [list(range(len(boxes)))]
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2
+    ids = ids[np.argsort(cy[ids], kind="stable")]
+    cut = np.flatnonzero(np.diff(cy[ids]) > LINE_GAP * h) + 1
+    members = [list(map(int, grp)) for grp in np.split(ids, cut)]
+    bands = [(float(boxes[m, 1].min()), float(boxes[m, 3].max())) for m in members]
     for i in np.flatnonzero(~big):
-        cy = (boxes[i, 1] + boxes[i, 3]) / 2
-        d = [0.0 if b0 <= cy <= b1 else min(abs(cy - b0), abs(cy - b1)) for b0, b1 in bands]
+        d = [0.0 if b0 <= cy[i] <= b1 else min(abs(cy[i] - b0), abs(cy[i] - b1)) for b0, b1 in bands]
         members[int(np.argmin(d))].append(int(i))
     return members
