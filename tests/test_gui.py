@@ -435,3 +435,22 @@ def test_opened_library_window_closes_its_library(qtbot, user_dirs):
     pool.shutdown()
     with pytest.raises(LibraryError):
         library.pages()
+
+
+def test_keyboard_shortcuts_pick_tools_and_edit(window, qtbot):
+    from PySide6.QtTest import QTest
+
+    pid = add_lines_page(window, 3)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.canvas.setFocus()
+    for key, tool in (("X", "point_eraser"), ("E", "stroke_eraser"), ("L", "lasso"), ("C", "recolor"),
+                      ("M", "move"), ("P", "pen"), ("V", "select")):
+        QTest.keyClick(window, key)
+        assert window.canvas.tool.name == tool
+    QTest.keyClick(window.canvas, Qt.Key_A, Qt.ControlModifier)
+    assert len(window.canvas.selection) == 3
+    QTest.keyClick(window.canvas, Qt.Key_Delete)
+    assert window.library.strokes(pid) == []
+    QTest.keyClick(window.canvas, Qt.Key_Z, Qt.ControlModifier)
+    assert len(window.library.strokes(pid)) == 3
