@@ -67,7 +67,7 @@ def add_lines_page(win, n: int = 3, words: list[Word] | None = None) -> int:
     return pid
 
 
-def drag(canvas, scene_points, button=Qt.LeftButton):
+def drag(canvas, scene_points, button=Qt.LeftButton, mods=Qt.NoModifier):
     """A real mouse drag on the canvas viewport through the given page coordinates."""
     vp = canvas.viewport()
     pts = [canvas.mapFromScene(QPointF(*p)) for p in scene_points]
@@ -75,7 +75,7 @@ def drag(canvas, scene_points, button=Qt.LeftButton):
     def send(kind, p, buttons):
         pf = QPointF(p)
         ev = QMouseEvent(kind, pf, QPointF(vp.mapToGlobal(p)), button if kind != QEvent.MouseMove
-                         else Qt.NoButton, buttons, Qt.NoModifier)
+                         else Qt.NoButton, buttons, mods)
         QApplication.sendEvent(vp, ev)
 
     send(QEvent.MouseButtonPress, pts[0], button)
@@ -204,6 +204,21 @@ def test_wheel_zooms_and_middle_button_pans(window):
     assert bar.value() > before  # dragging left moves the view right
     window.fit_action.trigger()
     assert canvas.zoom * 600 <= vp.width()
+
+
+def test_shift_drag_scales_the_selection_and_width_applies(window):
+    pid = add_lines_page(window, 1)
+    window.select_all()
+    (sid,) = window.canvas.selection
+    window.set_tool("move")
+    drag(window.canvas, [(300, 100), (300, 60), (300, 0)], mods=Qt.ShiftModifier)  # up = bigger
+    pts = window.library.stroke(sid).stroke.points
+    assert pts[:, 0].max() - pts[:, 0].min() > 450  # was 400 px long, scaled about its centre
+    assert pts[:, 0].mean() == pytest.approx(300, abs=2)
+    window.width_box.setValue(9.0)
+    window.width_action.trigger()
+    assert np.median(window.library.stroke(sid).stroke.width) == pytest.approx(9.0)
+    assert len(window.library.strokes(pid)) == 1
 
 
 def test_stroke_eraser_removes_whole_strokes(window):
