@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from .qt_jobs import QtJobs
 
-STATE_TEXT = {"queued": "Waiting", "running": "Converting", "done": "Done",
+STATE_TEXT = {"queued": "Waiting", "running": "Working…", "done": "Done",
               "failed": "Failed", "cancelled": "Cancelled"}
 
 
@@ -92,7 +92,7 @@ class JobsPanel(QWidget):
         if job.state == "failed" and job.error:
             status = job.error
         elif job.state == "running" and total:
-            status = f"Converting ({done}/{total} words)"
+            status = f"Working… {100 * done // max(total, 1)}%"
         item.setText(2, status)
         item.setToolTip(2, status)
         final = job.state in ("done", "failed", "cancelled")
