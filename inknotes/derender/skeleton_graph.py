@@ -175,23 +175,25 @@ def _degree(inc: dict[int, list[tuple[int, int]]], node: int) -> int:
 
 
 def _merge_degree_two(g: Graph) -> None:
-    """Join the two edges at every node of degree 2 into one (the node is just a bend)."""
-    changed = True
-    while changed:
-        changed = False
-        inc = g.incidence()
-        for nd, ends in inc.items():
-            if len(ends) != 2 or ends[0][0] == ends[1][0]:
-                continue
-            (e1, end1), (e2, end2) = ends
-            p1 = g.edges[e1].pts if end1 == 1 else g.edges[e1].pts[::-1]  # runs into nd
-            p2 = g.edges[e2].pts if end2 == 0 else g.edges[e2].pts[::-1]  # runs out of nd
-            a = g.edges[e1].u if end1 == 1 else g.edges[e1].v
-            b = g.edges[e2].v if end2 == 0 else g.edges[e2].u
-            del g.edges[e1], g.edges[e2], g.nodes[nd]
-            g.add_edge(a, b, np.vstack([p1, p2[1:]]))
-            changed = True
-            break
+    """Join the two edges at every node of degree 2 into one (the node is just a bend).
+    One pass with the incidence kept up to date, so big drawings stay linear."""
+    inc = g.incidence()
+    for nd in list(inc):
+        ends = inc.get(nd)
+        if ends is None or len(ends) != 2 or ends[0][0] == ends[1][0]:
+            continue
+        (e1, end1), (e2, end2) = ends
+        ed1, ed2 = g.edges.pop(e1), g.edges.pop(e2)
+        p1 = ed1.pts if end1 == 1 else ed1.pts[::-1]  # runs into nd
+        p2 = ed2.pts if end2 == 0 else ed2.pts[::-1]  # runs out of nd
+        a = ed1.u if end1 == 1 else ed1.v
+        b = ed2.v if end2 == 0 else ed2.u
+        del g.nodes[nd], inc[nd]
+        new = g.add_edge(a, b, np.vstack([p1, p2[1:]]))
+        inc[a].remove((e1, 1 - end1))
+        inc[a].append((new, 0))
+        inc[b].remove((e2, 1 - end2))
+        inc[b].append((new, 1))
 
 
 def prune_spurs(g: Graph, spur_len: float, rounds: int = 2) -> None:
@@ -221,32 +223,28 @@ def prune_spurs(g: Graph, spur_len: float, rounds: int = 2) -> None:
 
 
 def merge_junctions(g: Graph, merge_len: float) -> None:
-    """Contract short edges between two junctions: one crossing thinned into two nearby
-    junctions is one crossing."""
-    while True:
-        inc = g.incidence()
-        best = None
-        for e, ed in g.edges.items():
-            if ed.u == ed.v or len(inc[ed.u]) < 3 or len(inc[ed.v]) < 3:
-                continue
-            if ed.length < merge_len and (best is None or ed.length < g.edges[best].length):
-                best = e
-        if best is None:
-            return
-        ed = g.edges.pop(best)
+    """Contract short edges between two junctions, shortest first: one crossing thinned
+    into two nearby junctions is one crossing."""
+    inc = g.incidence()
+    for _, e in sorted((ed.length, e) for e, ed in g.edges.items()
+                       if ed.u != ed.v and ed.length < merge_len):
+        ed = g.edges.get(e)
+        if ed is None or ed.u == ed.v or len(inc[ed.u]) < 3 or len(inc[ed.v]) < 3:
+            continue
+        del g.edges[e]
         keep, gone = ed.u, ed.v
         mid = ed.pts[len(ed.pts) // 2].copy() if len(ed.pts) > 2 else (g.nodes[keep] + g.nodes[gone]) / 2
         g.nodes[keep] = mid.astype(np.float32)
         del g.nodes[gone]
-        for e2 in g.edges.values():
-            if e2.u == gone:
-                e2.u = keep
-            if e2.v == gone:
-                e2.v = keep
-            if e2.u == keep:
-                e2.pts[0] = mid
-            if e2.v == keep:
-                e2.pts[-1] = mid
+        moved = [x for x in inc.pop(gone) if x[0] != e]
+        inc[keep] = [x for x in inc[keep] if x[0] != e] + moved
+        for e2, side in moved:
+            if side == 0:
+                g.edges[e2].u = keep
+            else:
+                g.edges[e2].v = keep
+        for e2, side in inc[keep]:
+            g.edges[e2].pts[0 if side == 0 else -1] = mid
 
 
 def components(g: Graph) -> list[list[int]]:
