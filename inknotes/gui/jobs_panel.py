@@ -34,6 +34,9 @@ class JobsPanel(QWidget):
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.Interactive)
         header.setSectionResizeMode(2, QHeaderView.Stretch)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(3, QHeaderView.Fixed)
+        header.resizeSection(3, 170)
         self.tree.setColumnWidth(0, 220)
         self.tree.setColumnWidth(1, 140)
         self.clear_button = QPushButton("Clear finished")
@@ -76,7 +79,10 @@ class JobsPanel(QWidget):
             return
         bar, cancel, retry = item.data(1, Qt.UserRole)
         done, total = job.progress
+        if job.state == "queued":
+            bar.setFormat("")
         if job.state == "running":
+            bar.setFormat("%p%")
             if total > 0:
                 bar.setRange(0, total)
                 bar.setValue(done)
@@ -85,9 +91,11 @@ class JobsPanel(QWidget):
         elif job.state == "done":
             bar.setRange(0, 1)
             bar.setValue(1)
+            bar.setFormat("%p%")
         elif job.state in ("failed", "cancelled"):
             bar.setRange(0, 1)
             bar.setValue(0)
+            bar.setFormat("failed" if job.state == "failed" else "cancelled")
         status = STATE_TEXT.get(job.state, job.state)
         if job.state == "failed" and job.error:
             status = job.error
@@ -95,6 +103,8 @@ class JobsPanel(QWidget):
             status = f"Working… {100 * done // max(total, 1)}%"
         item.setText(2, status)
         item.setToolTip(2, status)
+        if event in ("started", "failed"):
+            self.tree.scrollToItem(item)  # keep what is happening (or went wrong) in view
         final = job.state in ("done", "failed", "cancelled")
         cancel.setVisible(not final)
         retry.setVisible(job.state in ("failed", "cancelled"))

@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1300, 850)
         self.resizeDocks(docks, [280, 230], Qt.Horizontal)
-        self.resizeDocks([jobs_dock], [130], Qt.Vertical)
+        self.resizeDocks([jobs_dock], [190], Qt.Vertical)
         self.setWindowTitle(f"inknotes — {library.name}")
         self._refresh_timer = QTimer(self, singleShot=True, interval=400)
         self._refresh_timer.timeout.connect(self.library_panel.refresh)
