@@ -30,19 +30,26 @@ THUMB = 72
 KIND, ID = Qt.UserRole, Qt.UserRole + 1
 
 
-def page_thumbnail(library: Any, page_id: int, size: int = THUMB) -> np.ndarray:
+def thumbnail(size_wh: tuple[int, int], image: np.ndarray | None, strokes: Any,
+              size: int = THUMB) -> np.ndarray:
     """The scan shrunk to ``size`` pixels (RGB), or the ink drawn small on white when there is
     no scan. Plain numpy and OpenCV, so it runs on a worker thread."""
-    info = library.page_info(page_id)
-    w, h = max(1, int(info.width)), max(1, int(info.height))
+    w, h = max(1, int(size_wh[0])), max(1, int(size_wh[1]))
     scale = size / max(w, h)
     tw, th = max(1, round(w * scale)), max(1, round(h * scale))
-    rgb = library.page_image(page_id)
-    if rgb is not None:
-        return np.ascontiguousarray(cv2.resize(rgb[..., :3], (tw, th), interpolation=cv2.INTER_AREA))
-    ink = render_strokes([st.stroke for st in library.strokes(page_id)], scale, (tw, th))
+    if image is not None:
+        return np.ascontiguousarray(cv2.resize(image[..., :3], (tw, th), interpolation=cv2.INTER_AREA))
+    ink = render_strokes(list(strokes), scale, (tw, th))
     a = ink[..., 3:4].astype(np.uint16)
     return (ink[..., :3] + (255 * (255 - a)) // 255).astype(np.uint8)
+
+
+def page_thumbnail(library: Any, page_id: int, size: int = THUMB) -> np.ndarray:
+    """A stored page's thumbnail (see ``thumbnail``)."""
+    info = library.page_info(page_id)
+    image = library.page_image(page_id)
+    strokes = [] if image is not None else [st.stroke for st in library.strokes(page_id)]
+    return thumbnail((info.width, info.height), image, strokes, size)
 
 
 def rgb_icon(rgb: np.ndarray) -> QIcon:
@@ -64,6 +71,8 @@ class LibraryPanel(QWidget):
         super().__init__(parent)
         self.pool = pool  # thumbnails are made on the background pool, never on the UI thread
         self._pending: set[int] = set()
+        # thumbnails made by import jobs as they store a page (plain arrays; read on the UI thread)
+        self.made: dict[int, np.ndarray] = {}
         self._thumbs_ready.connect(self._on_thumbs)
         self.library: Any = None
         self.editor: Any = None
@@ -135,6 +144,8 @@ class LibraryPanel(QWidget):
             item.setData(0, KIND, "page")
             item.setData(0, ID, page.id)
             item.setToolTip(0, f"{page.source_name} — {page.width}×{page.height} px")
+            if page.id not in self._thumbs and page.id in self.made:
+                self._thumbs[page.id] = rgb_icon(self.made.pop(page.id))
             if page.id in self._thumbs:
                 item.setIcon(0, self._thumbs[page.id])
             else:

@@ -29,7 +29,7 @@ from .editor import Editor
 from .export_dialog import ExportDialog, export_pages
 from .jobs_panel import JobsPanel
 from .layers_panel import LayersPanel
-from .library_panel import LibraryPanel
+from .library_panel import LibraryPanel, thumbnail
 from .qt_jobs import QtJobs
 from .replay import Replay
 from .settings_dialog import SettingsDialog
@@ -316,7 +316,8 @@ class MainWindow(QMainWindow):
         notebook = self.library_panel.current_notebook_id()
         jobs = []
         for path in expand_paths(paths):
-            jobs.append(self.jobs.submit(_import_job(self.library, path, engine, notebook),
+            jobs.append(self.jobs.submit(_import_job(self.library, path, engine, notebook,
+                                                     self.library_panel.made),
                                          name=path.name, gpu=engine != "tracer", kind="import"))
         if jobs:
             self.statusBar().showMessage(f"Converting {len(jobs)} file(s)…", 4000)
@@ -465,8 +466,9 @@ class MainWindow(QMainWindow):
             self.library.close()
 
 
-def _import_job(library: Any, path: Path, engine: str, notebook: Any) -> Any:
-    """A plain function of plain data for the pool: convert one file, store its pages."""
+def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: dict) -> Any:
+    """A plain function of plain data for the pool: convert one file, store its pages, and
+    leave each page's thumbnail array in ``thumbs`` (so the panel needs no second pass)."""
 
     def run(ctx: Any) -> list[int]:
         from ..pipeline import convert_file, file_sha256
@@ -475,7 +477,11 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any) -> Any:
         results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled)
         ctx.check()
         data = path.read_bytes()
-        return [library.add_page(r, notebook, source_bytes=data if len(results) == 1 else None, sha256=sha)
-                for r in results]
+        ids = []
+        for r in results:
+            pid = library.add_page(r, notebook, source_bytes=data if len(results) == 1 else None, sha256=sha)
+            thumbs[pid] = thumbnail(r.size, r.image, r.strokes)
+            ids.append(pid)
+        return ids
 
     return run
