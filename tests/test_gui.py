@@ -202,6 +202,15 @@ def test_wheel_zooms_and_middle_button_pans(window):
     before = bar.value()
     drag(canvas, [(300, 200), (250, 200), (200, 200)], button=Qt.MiddleButton)
     assert bar.value() > before  # dragging left moves the view right
+    from PySide6.QtTest import QTest
+
+    window.set_tool("point_eraser")
+    before = bar.value()
+    QTest.keyPress(canvas, Qt.Key_Space)
+    drag(canvas, [(200, 200), (250, 200), (300, 200)])  # space held: the left button pans
+    QTest.keyRelease(canvas, Qt.Key_Space)
+    assert bar.value() < before
+    assert len(window.library.strokes(window.canvas.page_id)) == 3  # and did not erase
     window.fit_action.trigger()
     assert canvas.zoom * 600 <= vp.width()
 
