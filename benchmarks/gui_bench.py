@@ -141,6 +141,14 @@ def main() -> None:
     vp.repaint()
     rate = fps(lambda i: canvas.zoom_by(1.1 if (i // 15) % 2 == 0 else 1 / 1.1), a.frames, vp.repaint)
     print(f"zoom  fit-width <-> 4x fit (wheel steps of 1.1x): {rate:.1f} fps")
+    for z in (2.0, 4.0):
+        canvas.set_zoom(z)
+        canvas.centerOn(1240, 1700)
+        t0 = time.perf_counter()
+        canvas.sharpen()
+        vp.repaint()
+        print(f"re-render visible ink sharp at {z * 100:.0f}% once the view settles: "
+              f"{(time.perf_counter() - t0) * 1000:.0f} ms")
     canvas.set_zoom(1.0)
     canvas.centerOn(1240, 1700)
     path = np.array([[1000, 1500], [1100, 1560], [1200, 1600]], np.float32)
