@@ -94,7 +94,8 @@ class Replay(QObject):
 
     def start(self, speed: float = 1.0) -> bool:
         self.stop()
-        strokes = list(self.canvas.strokes.values())
+        shown = {lay.id for lay in self.canvas.layers if lay.kind == "ink" and lay.visible}
+        strokes = [s for sid, s in self.canvas.strokes.items() if self.canvas.stroke_layer.get(sid) in shown]
         if not strokes:
             return False
         self.item = ReplayItem(strokes, self.canvas.page_size)
