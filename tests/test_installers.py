@@ -126,8 +126,11 @@ def test_runtime_hook_puts_the_bundled_tesseract_first(tmp_path: Path, monkeypat
     folder.mkdir()
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     monkeypatch.setenv("PATH", "/usr/bin")
-    monkeypatch.delenv("TESSDATA_PREFIX", raising=False)
-    monkeypatch.delenv("INKNOTES_SYSTEM_TESSERACT", raising=False)
+    # setenv first so monkeypatch records the variables and removes what the hook sets
+    monkeypatch.setenv("TESSDATA_PREFIX", "unset")
+    monkeypatch.delenv("TESSDATA_PREFIX")
+    monkeypatch.setenv("INKNOTES_SYSTEM_TESSERACT", "unset")
+    monkeypatch.delenv("INKNOTES_SYSTEM_TESSERACT")
     runpy.run_path(str(INST / "pyi_rth_inknotes.py"))
     assert os.environ["PATH"] == "/usr/bin", "no bundled tesseract: PATH must stay as it was"
     (folder / "tesseract").write_text("#!/bin/sh\n")
