@@ -21,6 +21,8 @@ def _out_dir(g: Graph, end: End, reach: float) -> np.ndarray:
         return np.zeros(2, np.float32)
     d = np.sqrt((np.diff(pts, axis=0) ** 2).sum(1))
     s = np.concatenate([[0.0], np.cumsum(d)])
+    if g.edges[e].u == g.edges[e].v:  # a loop (or a retrace) comes back: look only half way
+        reach = min(reach, 0.45 * float(s[-1]))
     k = int(np.searchsorted(s, min(reach, s[-1])))
     k = min(max(k, 1), len(pts) - 1)
     v = pts[k] - pts[0]

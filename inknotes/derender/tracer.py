@@ -30,6 +30,7 @@ from .skeleton_graph import (
 log = logging.getLogger(__name__)
 TIP_FRAC = 0.5
 RETRACE_FRAC = 0.15
+REACH = 1.5  # pen widths along a branch that set its direction at a junction
 
 
 class TracerEngine:
@@ -83,7 +84,7 @@ def _trace(mask: np.ndarray, pen_width: float) -> list[Stroke]:
     ys = np.nonzero(mask.any(1))[0]
     add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1))
     pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1))
-    partner = pair_ends(g, reach=max(3.0, 1.5 * pw))
+    partner = pair_ends(g, reach=max(3.0, REACH * pw))
     paths = [orient(_extend_tips(_smooth(p), dt)) for p in walk_trails(g, partner)]
     order = order_strokes(paths)
     strokes = []
