@@ -159,3 +159,11 @@ def test_progress_and_cancel():
     assert len(out) == 3 and seen[-1] == (3, 3)
     with pytest.raises(Cancelled):
         eng.derender([crop_of(mask)] * 3, cancel=lambda: True)
+
+
+def test_ink_touching_the_crop_edge_is_traced():
+    mask = np.zeros((20, 120), bool)
+    mask[8:12, :] = True  # a bar cut off by both sides of the crop
+    (s,) = trace_mask(mask)
+    assert s.points[0, 0] <= 2 and s.points[-1, 0] >= 117
+    assert np.all(np.abs(s.points[:, 1] - 9.5) < 1.5)

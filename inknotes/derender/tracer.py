@@ -62,10 +62,12 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     if mask.ndim != 2 or not mask.any():
         return []
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    y0, x0 = max(0, rows[0] - 2), max(0, cols[0] - 2)
-    mask = mask[y0:rows[-1] + 3, x0:cols[-1] + 3]  # work on the ink's box only
+    # work on the ink's box only, with a paper border so ink touching the crop edge still
+    # has an edge for the distance transform and the thinning
+    mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
     strokes = _trace(mask, pen_width)
-    return [s.translated(x0, y0) for s in strokes] if x0 or y0 else strokes
+    dx, dy = float(cols[0] - 2), float(rows[0] - 2)
+    return [s.translated(dx, dy) for s in strokes]
 
 
 def _trace(mask: np.ndarray, pen_width: float) -> list[Stroke]:
