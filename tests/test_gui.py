@@ -358,6 +358,8 @@ def test_search_jumps_to_page_and_highlights_word(window):
     assert hits and hits[0].page_id == target
     assert window.canvas.page_id == target
     assert window.canvas._highlight is not None
+    window.library_panel.search_box.clear()
+    assert window.canvas._highlight is None
 
 
 def test_layers_hide_and_pen_draws_on_chosen_layer(window):

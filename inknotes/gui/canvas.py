@@ -448,6 +448,11 @@ class PageCanvas(QGraphicsView):
             rect = rect.united(QRectF(x0, y0, x1 - x0, y1 - y0))
         return rect
 
+    def clear_highlight(self) -> None:
+        if self._highlight is not None and self._highlight.scene():
+            self.scene().removeItem(self._highlight)
+        self._highlight = None
+
     def highlight_box(self, box: tuple[float, float, float, float]) -> None:
         """Outline a search hit and bring it into view."""
         if self._highlight is not None and self._highlight.scene():

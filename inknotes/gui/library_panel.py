@@ -64,6 +64,7 @@ class LibraryPanel(QWidget):
     pageActivated = Signal(int)
     _thumbs_ready = Signal(object)
     searchHit = Signal(int, object)
+    searchCleared = Signal()
     message = Signal(str)
     changed = Signal()
 
@@ -100,7 +101,7 @@ class LibraryPanel(QWidget):
         lay.addWidget(self.tree, 1)
         lay.addLayout(buttons)
         self.search_box.returnPressed.connect(self.run_search)
-        self.search_box.textChanged.connect(lambda t: t or self.results.setVisible(False))
+        self.search_box.textChanged.connect(self._on_search_text)
         self.results.itemActivated.connect(self._on_result)
         self.results.itemClicked.connect(self._on_result)
         self.tree.currentItemChanged.connect(self._on_current)
@@ -270,6 +271,11 @@ class LibraryPanel(QWidget):
         return True
 
     # ---- search --------------------------------------------------------------------------
+    def _on_search_text(self, text: str) -> None:
+        if not text:
+            self.results.setVisible(False)
+            self.searchCleared.emit()
+
     def run_search(self) -> list[Any]:
         text = self.search_box.text().strip()
         self.results.clear()

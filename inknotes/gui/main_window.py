@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer.timeout.connect(self.library_panel.refresh)
         self.library_panel.pageActivated.connect(lambda pid: self.show_page(pid, background=True))
         self.library_panel.searchHit.connect(self._on_search_hit)
+        self.library_panel.searchCleared.connect(self.canvas.clear_highlight)
         self.library_panel.changed.connect(self._on_library_changed)
         self.layers_panel.activeLayerChanged.connect(lambda lid: setattr(self.canvas, "active_layer_id", lid))
         self.editor.changed.connect(self._on_edited)
