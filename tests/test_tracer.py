@@ -167,3 +167,17 @@ def test_ink_touching_the_crop_edge_is_traced():
     (s,) = trace_mask(mask)
     assert s.points[0, 0] <= 2 and s.points[-1, 0] >= 117
     assert np.all(np.abs(s.points[:, 1] - 9.5) < 1.5)
+
+
+def test_a_tracer_bug_becomes_one_plain_engine_error(monkeypatch):
+    from inknotes.derender import tracer
+    from inknotes.errors import EngineError
+
+    def broken(mask):
+        raise IndexError("simulated bug")
+
+    monkeypatch.setattr(tracer, "skeleton_of", broken)
+    mask = drawn((40, 100), lambda im, w: cv2.line(im, (10, 20), (90, 20), 255, w))
+    with pytest.raises(EngineError) as err:
+        TracerEngine().derender([crop_of(mask)])
+    assert "\n" not in str(err.value) and str(err.value).endswith(".")

@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import Cancelled
+from ..errors import Cancelled, EngineError
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
 from .ordering import order_strokes, orient, pair_ends, walk_trails
@@ -28,8 +28,8 @@ from .skeleton_graph import (
 )
 
 log = logging.getLogger(__name__)
-TIP_FRAC = 0.5
-RETRACE_FRAC = 0.15
+TIP_FRAC = 0.5  # of the local pen radius added to open stroke ends
+RETRACE_FRAC = 0.15  # of the ink height: longest edge between odd junctions drawn twice
 REACH = 1.5  # pen widths along a branch that set its direction at a junction
 
 
@@ -50,7 +50,14 @@ class TracerEngine:
         for i, crop in enumerate(crops):
             if cancel is not None and cancel():
                 raise Cancelled()
-            out.append(Derendered(strokes=trace_mask(crop.mask, crop.pen_width)))
+            try:
+                strokes = trace_mask(crop.mask, crop.pen_width)
+            except Exception as e:  # a bug, not bad input: keep the traceback in the log
+                log.exception("tracer failed on crop %d of %d (mask %s)", i + 1, total,
+                              getattr(crop.mask, "shape", None))
+                raise EngineError("The built-in tracer failed on a word of this page; "
+                                  "try again, or choose another engine.") from e
+            out.append(Derendered(strokes=strokes))
             if progress is not None:
                 progress(i + 1, total)
         return out
