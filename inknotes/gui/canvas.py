@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..ink import Stroke
-from .paths import make_pen, polylines_path, render_strokes, rgba_to_pixmap
+from .paths import make_pen, polylines_path, render_strokes, rgba_to_pixmap, stroke_boxes
 
 log = logging.getLogger(__name__)
 MAX_RASTER = 4096  # longest side of a layer's base raster, pixels
@@ -79,7 +79,7 @@ class InkRaster:
     @classmethod
     def render(cls, strokes: list[Stroke], page_size: tuple[int, int]) -> InkRaster:
         strokes = [s for s in strokes if len(s)]
-        boxes = np.array([s.bbox() for s in strokes], np.float32).reshape(-1, 4)
+        boxes = stroke_boxes(strokes)
         w, h = page_size
         x0 = min(0.0, float(boxes[:, 0].min())) if len(boxes) else 0.0
         y0 = min(0.0, float(boxes[:, 1].min())) if len(boxes) else 0.0
@@ -144,7 +144,7 @@ class InkLayerItem(LayerItem):
         if img is None:
             return False
         strokes = [s for s in strokes if len(s)]
-        boxes = np.array([s.bbox() for s in strokes], np.float32).reshape(-1, 4)
+        boxes = stroke_boxes(strokes)
         ox, oy = self.raster.origin
         sc = self.scale
         h, w = img.shape[:2]

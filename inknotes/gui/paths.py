@@ -92,3 +92,17 @@ def rgba_to_pixmap(img: np.ndarray) -> QPixmap:
     h, w = img.shape[:2]
     q = QImage(img.data, w, h, 4 * w, QImage.Format_RGBA8888_Premultiplied)
     return QPixmap.fromImage(q.copy())
+
+
+def stroke_boxes(strokes: Sequence[Stroke]) -> np.ndarray:
+    """(N, 4) x0, y0, x1, y1 per stroke including half the pen width (like Stroke.bbox), in a
+    few numpy calls instead of a Python call per stroke. Strokes must not be empty."""
+    if not strokes:
+        return np.zeros((0, 4), np.float32)
+    pts = np.concatenate([s.points for s in strokes])
+    wid = np.concatenate([s.width for s in strokes])
+    starts = np.cumsum([0] + [len(s) for s in strokes[:-1]])
+    r = np.maximum.reduceat(wid, starts) / 2
+    mn = np.minimum.reduceat(pts, starts, axis=0)
+    mx = np.maximum.reduceat(pts, starts, axis=0)
+    return np.c_[mn - r[:, None], mx + r[:, None]].astype(np.float32)
