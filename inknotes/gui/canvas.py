@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..ink import Stroke
-from .paths import make_pen, polylines_path, render_strokes, rgba_to_pixmap, stroke_boxes
+from .paths import make_pen, median_widths, polylines_path, render_strokes, rgba_to_pixmap, stroke_boxes
 
 log = logging.getLogger(__name__)
 MAX_RASTER = 4096  # longest side of a layer's base raster, pixels
@@ -430,7 +430,7 @@ class PageCanvas(QGraphicsView):
         if not self.selection:
             return
         polys = [self.strokes[i].points for i in self.selection]
-        width = max(float(np.median(self.strokes[i].width)) for i in self.selection) + 6
+        width = float(median_widths([self.strokes[i] for i in self.selection]).max()) + 6
         path = polylines_path(polys)
         self._sel_item = BatchItem([(make_pen(SELECT_COLOR, width), path)])
         self._sel_item.setZValue(1e5)

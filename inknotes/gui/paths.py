@@ -74,17 +74,34 @@ def render_strokes(strokes: Sequence[Stroke], scale: float, size: tuple[int, int
     the stroke's median width; one OpenCV call per (colour, width) group, in C++."""
     w, h = size
     img = np.zeros((max(1, h), max(1, w), 4), np.uint8) if out is None else out  # drawn over ``out``
+    strokes = [s if len(s) > 1 else Stroke(np.repeat(s.points, 2, 0), np.repeat(s.width, 2),
+                                           s.time[[0, 0]] + np.float32([0, 1e-3]), s.color)
+               for s in strokes if len(s)]
+    if not strokes:
+        return img
+    lengths = np.array([len(s) for s in strokes])
+    pts = np.concatenate([s.points for s in strokes])
+    q = np.round((pts - np.float32(origin)) * (scale * 16)).astype(np.int32)
+    polys = np.split(q, np.cumsum(lengths)[:-1])
+    thick = np.maximum(1, np.round(np.maximum(0.5, np.round(median_widths(strokes) * 2) / 2) * scale))
     groups: dict[tuple[str, int], list[np.ndarray]] = defaultdict(list)
-    org = np.float32(origin)
-    for s in strokes:
-        if not len(s):
-            continue
-        p = s.points if len(s) > 1 else np.repeat(s.points, 2, axis=0)
-        q = np.round((p - org) * (scale * 16)).astype(np.int32)
-        groups[(s.color, max(1, int(round(stroke_width(s) * scale))))].append(q)
-    for (color, thick), polys in groups.items():
-        cv2.polylines(img, polys, False, (*_rgb(color), 255), thick, cv2.LINE_AA, 4)
+    for s, poly, t in zip(strokes, polys, thick.astype(int).tolist(), strict=True):
+        groups[(s.color, t)].append(poly)
+    for (color, t), group in groups.items():
+        cv2.polylines(img, group, False, (*_rgb(color), 255), t, cv2.LINE_AA, 4)
     return img
+
+
+def median_widths(strokes: Sequence[Stroke]) -> np.ndarray:
+    """Each stroke's median pen width, for all strokes at once (one sort, no Python loop)."""
+    lengths = np.array([len(s) for s in strokes])
+    if not len(lengths):
+        return np.zeros(0, np.float32)
+    wid = np.concatenate([s.width for s in strokes])
+    idx = np.repeat(np.arange(len(lengths)), lengths)
+    srt = wid[np.lexsort((wid, idx))]
+    starts = np.cumsum(lengths) - lengths
+    return ((srt[starts + (lengths - 1) // 2] + srt[starts + lengths // 2]) / 2).astype(np.float32)
 
 
 def rgba_to_pixmap(img: np.ndarray) -> QPixmap:
