@@ -136,13 +136,16 @@ def orient(pts: np.ndarray) -> np.ndarray:
     return pts if HEAD[0] * dx + HEAD[1] * dy >= 0 else pts[::-1].copy()
 
 
+# Strokes shorter than this share of their line's longest stroke (dots, bars) go after the
+# line's main strokes. Off: UNIPEN writers mostly place them right after their letter, and
+# delaying them lowered word order_tau on the dev set (0.89 -> 0.86 at 0.1, 0.80 at 0.25).
 DELAYED_FRAC = 0.0
-ORDER_KEY = "left"
+ORDER_KEY = "left"  # sort key in a line: "left" edge of the stroke's box, or its "start" x
 
 
 def order_strokes(strokes: list[np.ndarray], delayed_frac: float | None = None) -> list[int]:
-    """Indices in writing order: text lines top to bottom; in a line, main strokes left to
-    right by their left edge, then short delayed strokes (dots, bars) left to right."""
+    """Indices in writing order: text lines top to bottom; in a line, strokes left to right
+    by their left edge (with ``delayed_frac`` > 0, short strokes after the main ones)."""
     if not strokes:
         return []
     frac = DELAYED_FRAC if delayed_frac is None else delayed_frac
