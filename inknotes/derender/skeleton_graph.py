@@ -267,10 +267,12 @@ def components(g: Graph) -> list[list[int]]:
     return list(groups.values())
 
 
-def add_retraces(g: Graph, max_len: float) -> None:
+def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_frac: float = 0.0) -> None:
     """Turn short dead ends into out-and-back loops, as a pen retraces the stem of a 'd' or
     the leg of an 'n'. In each connected piece the two dead ends farthest left and right
-    stay real stroke ends (where the pen went down and came up)."""
+    stay real stroke ends (where the pen went down and came up). With ``dist`` (the distance
+    transform), a retraced tip reaches ``tip_frac`` of the pen radius further, into the cap
+    that thinning ate."""
     inc = g.incidence()
     for comp in components(g):
         tips = [n for n in comp if len(inc[n]) == 1]
@@ -288,6 +290,8 @@ def add_retraces(g: Graph, max_len: float) -> None:
             out = ed.pts if side == 1 else ed.pts[::-1]  # junction -> tip
             j = ed.u if side == 1 else ed.v
             del g.edges[e], g.nodes[n]
+            if dist is not None and tip_frac > 0 and len(out) >= 3:
+                out = np.vstack([out, _tip_point(out, dist, tip_frac)[None]])
             g.add_edge(j, j, np.vstack([out, out[-2::-1]]))
 
 
@@ -310,3 +314,17 @@ def pair_odd_junctions(g: Graph, max_len: float) -> None:
             if ed.u in odd and ed.v in odd and deg[ed.u] > 1 and deg[ed.v] > 1:
                 g.add_edge(ed.u, ed.v, ed.pts.copy())
                 odd -= {ed.u, ed.v}
+
+
+def _tip_point(path: np.ndarray, dist: np.ndarray, frac: float) -> np.ndarray:
+    """A point ``frac`` of the local pen radius beyond the last point of ``path``, along its
+    last few pixels' direction."""
+    a = path[-1]
+    b = path[max(0, len(path) - 4)]
+    v = a - b
+    n = float(np.hypot(*v))
+    h, w = dist.shape
+    r = float(dist[int(np.clip(round(float(a[1])), 0, h - 1)), int(np.clip(round(float(a[0])), 0, w - 1))])
+    if n < 1e-6 or r <= 0:
+        return a.copy()
+    return (a + v / n * frac * r).astype(np.float32)
