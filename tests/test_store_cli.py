@@ -115,3 +115,13 @@ def test_import_converts_stores_and_does_not_duplicate(tmp_path):
     assert again.returncode == 0 and "already in the library" in again.stdout
     with Library.open(lib_path) as lib:
         assert len(lib.pages()) == 1
+
+
+def test_a_damaged_library_is_one_sentence_without_traceback(library, tmp_path):
+    damaged = tmp_path / "damaged.inknotes"
+    damaged.write_bytes(library.read_bytes()[:3000])  # the SQLite header survives, the pages do not
+    run = subprocess.run([sys.executable, "-m", "inknotes.cli", "pages", "--library", str(damaged)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert run.stderr.splitlines() == [f"inknotes: {damaged}: The library file is damaged or is not an "
+                                       "inknotes library; restore it from a backup."]

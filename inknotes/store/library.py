@@ -191,7 +191,7 @@ class Library:
                 names = {r[0] for r in c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")}
                 rev = schema.current_revision(c) if "alembic_version" in names else None
         except DBAPIError as e:
-            log.exception("opening %s", self.path)
+            log.info("opening %s failed", self.path, exc_info=True)  # the user gets a sentence
             if "not a database" in str(e.orig).lower():
                 raise LibraryError("This file is not an inknotes library.", self.path) from e
             raise LibraryError(_sentence(e), self.path) from e
@@ -211,7 +211,7 @@ class Library:
             with self._wlock, self._w.begin() as c:
                 schema.upgrade(c, head)
         except DBAPIError as e:
-            log.exception("upgrading %s", self.path)
+            log.info("upgrading %s failed", self.path, exc_info=True)  # the user gets a sentence
             raise LibraryError(_sentence(e), self.path) from e
 
     def close(self) -> None:
@@ -236,7 +236,7 @@ class Library:
                 if _is_busy(e) and attempt < 49:
                     time.sleep(0.05)
                     continue
-                log.exception("reading %s", self.path)
+                log.info("reading %s failed", self.path, exc_info=True)  # the user gets a sentence
                 raise LibraryError(_sentence(e), self.path) from e
         raise AssertionError("unreachable")
 
@@ -255,7 +255,7 @@ class Library:
                     time.sleep(delay)
                     delay = min(0.5, delay * 2)
                     continue
-                log.exception("writing %s", self.path)
+                log.info("writing %s failed", self.path, exc_info=True)  # the user gets a sentence
                 raise LibraryError(_sentence(e), self.path) from e
         raise AssertionError("unreachable")
 
