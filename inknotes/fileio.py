@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -47,6 +48,15 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     with atomic_write(path, "wb") as f:
         f.write(data)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks: how the library recognises a file it has."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def check_writable_dir(folder: str | Path) -> Path:

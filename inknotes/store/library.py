@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from ..errors import InknotesError, LibraryError
+from ..fileio import file_sha256
 from ..ink import PageResult, Stroke, Word
 from . import commands as cmds
 from . import schema, spatial
@@ -124,12 +125,7 @@ def _is_busy(exc: BaseException) -> bool:
     return "locked" in msg or "busy" in msg
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = file_sha256  # kept as a name of the store API
 
 
 class Library:
