@@ -128,3 +128,12 @@ def test_help_is_fast_and_does_not_load_tensorflow():
                               text=True, timeout=60).stdout
     for command in ["convert", "import", "export", "search", "watch", "bench", "gui"]:
         assert command in helptext
+
+
+def test_converting_into_the_input_folder_keeps_the_original_png(tmp_path, capsys):
+    scan = tmp_path / "line_scan.png"
+    scan.write_bytes((FIX / "line_scan.png").read_bytes())
+    code, err = run(["convert", str(scan), "-o", str(tmp_path), "-f", "png,inkml"], capsys)
+    assert code == 1
+    assert scan.read_bytes() == (FIX / "line_scan.png").read_bytes()
+    assert f"inknotes: {scan}: " in err and "Traceback" not in err

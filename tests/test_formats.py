@@ -278,3 +278,14 @@ def test_failed_export_keeps_the_previous_file(page, tmp_path, monkeypatch):
         write_page(page, "png", target)
     assert e.value.path == str(target)
     assert target.read_bytes() == b"previous export" and sorted(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_export_never_overwrites_the_original_scan(page, tmp_path, fmt):
+    scan = tmp_path / f"monday.{fmt}"  # a scan whose name the export would reuse
+    scan.write_bytes(b"the person's only copy of the page")
+    page.source = scan
+    with pytest.raises(OutputError) as e:
+        (write_page if fmt == "png" else lambda p, _f, t: write_pdf_pages([p], t))(page, fmt, scan)
+    assert e.value.path == str(scan) and "original" in str(e.value)
+    assert scan.read_bytes() == b"the person's only copy of the page"

@@ -56,11 +56,22 @@ def emit(data: bytes, target: str | Path | IO[bytes]) -> None:
             os.fchmod(f.fileno(), 0o644)
 
 
+def _refuse_original(pages: list[PageResult], path: Path) -> None:
+    """An export named like its input (``scan.png`` -> ``scan.png``) must not replace the person's scan."""
+    for page in pages:
+        src = page.source
+        with contextlib.suppress(OSError):
+            if src is not None and path.exists() and os.path.samefile(src, path):
+                raise OutputError("Writing here would replace the original image; choose another output "
+                                  "folder.", path)
+
+
 def write_page(page: PageResult, fmt: str, path: Path, *, background: bool = False,
                transparent: bool = True) -> Path:
     """Write one page in ``fmt`` to ``path`` atomically; returns ``path``."""
     mod = _module(fmt)
     path = Path(path)
+    _refuse_original([page], path)
     opts: dict = {}
     if fmt in ("pdf", "svg", "png", "xopp"):
         opts["background"] = background
@@ -84,6 +95,7 @@ def write_pdf_pages(pages: list[PageResult], path: Path, *, background: bool = F
     path = Path(path)
     if not pages:
         raise OutputError("There are no pages to export.", path)
+    _refuse_original(pages, path)
     emit(pdf.pages_to_bytes(pages, background=background), path)
     return path
 
