@@ -1,7 +1,6 @@
 """``inknotes import | pages | export | search`` as a user runs them."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,6 @@ from inknotes.store import Library
 from inknotes.store.cli import export_names
 
 DATA = Path(__file__).parent / "data"
-HAS_TRACER = importlib.util.find_spec("inknotes.derender.tracer") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -87,8 +85,6 @@ def test_import_reports_bad_files_and_keeps_going(tmp_path, capsys):
     bad.write_text("not a picture")
     rc = main(["import", str(bad), str(tmp_path / "missing.jpg"), "--library", str(tmp_path / "L.inknotes")])
     err = capsys.readouterr().err
-    if "engine is not available" in err:
-        pytest.skip("tracer engine not in this tree yet")
     assert rc == 1
     assert f"inknotes: {bad}: " in err and f"inknotes: {tmp_path / 'missing.jpg'}: " in err
     assert "Traceback" not in err
@@ -98,7 +94,6 @@ def test_export_names_add_page_id_on_clashes():
     assert export_names([(1, "a"), (2, "b"), (5, "A"), (7, "a")]) == {1: "a", 2: "b", 5: "A-5", 7: "a-7"}
 
 
-@pytest.mark.skipif(not HAS_TRACER, reason="tracer engine not in this tree yet")
 def test_import_converts_stores_and_does_not_duplicate(tmp_path):
     lib_path = tmp_path / "L.inknotes"
     img = DATA / "watch_andrew.png"
