@@ -181,3 +181,22 @@ def test_a_tracer_bug_becomes_one_plain_engine_error(monkeypatch):
     with pytest.raises(EngineError) as err:
         TracerEngine().derender([crop_of(mask)])
     assert "\n" not in str(err.value) and str(err.value).endswith(".")
+
+
+def test_t_is_a_bar_and_a_stem_written_downwards():
+    def draw(im, w):
+        cv2.line(im, (20, 30), (120, 30), 255, w)
+        cv2.line(im, (70, 30), (70, 120), 255, w)
+    strokes = trace_mask(drawn((140, 140), draw))
+    assert len(strokes) == 2
+    stem = min(strokes, key=lambda s: float(np.ptp(s.points[:, 0])))
+    assert stem.points[0, 1] < stem.points[-1, 1]
+
+
+def test_a_leg_drawn_down_and_back_up_stays_one_stroke():
+    # an 'n'-like arch whose first leg is retraced: the pen never lifts
+    pts = np.array([[20, 30], [20, 100], [20, 90], [35, 50], [55, 40], [75, 50], [85, 100]], np.int32)
+    mask = drawn((120, 110), lambda im, w: cv2.polylines(im, [pts.reshape(-1, 1, 2)], False, 255, w))
+    (s,) = trace_mask(mask)
+    assert s.points[0, 1] < 40  # starts at the top of the leg
+    assert s.length > 190  # the retraced part of the leg is drawn twice
