@@ -170,10 +170,6 @@ def build_graph(skel: np.ndarray) -> Graph:
     return g
 
 
-def _degree(inc: dict[int, list[tuple[int, int]]], node: int) -> int:
-    return len(inc[node])
-
-
 def _merge_degree_two(g: Graph) -> None:
     """Join the two edges at every node of degree 2 into one (the node is just a bend).
     One pass with the incidence kept up to date, so big drawings stay linear."""
@@ -291,7 +287,7 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
             j = ed.u if side == 1 else ed.v
             del g.edges[e], g.nodes[n]
             if dist is not None and tip_frac > 0 and len(out) >= 3:
-                out = np.vstack([out, _tip_point(out, dist, tip_frac)[None]])
+                out = np.vstack([out, tip_point(out, dist, tip_frac)[None]])
             g.add_edge(j, j, np.vstack([out, out[-2::-1]]))
 
 
@@ -316,11 +312,13 @@ def pair_odd_junctions(g: Graph, max_len: float) -> None:
                 odd -= {ed.u, ed.v}
 
 
-def _tip_point(path: np.ndarray, dist: np.ndarray, frac: float) -> np.ndarray:
-    """A point ``frac`` of the local pen radius beyond the last point of ``path``, along its
-    last few pixels' direction."""
+def tip_point(path: np.ndarray, dist: np.ndarray, frac: float) -> np.ndarray:
+    """A point ``frac`` of the local pen radius beyond the last point of ``path``, heading
+    the way its last few pixels (up to 3 px back) run."""
     a = path[-1]
-    b = path[max(0, len(path) - 4)]
+    back = path[max(0, len(path) - 5):-1][::-1]
+    far = np.hypot(*(back - a).T) >= 3 if len(back) else np.zeros(0, bool)
+    b = back[int(np.argmax(far))] if far.any() else (back[-1] if len(back) else a)
     v = a - b
     n = float(np.hypot(*v))
     h, w = dist.shape

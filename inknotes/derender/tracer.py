@@ -25,6 +25,7 @@ from .skeleton_graph import (
     pair_odd_junctions,
     prune_spurs,
     skeleton_of,
+    tip_point,
 )
 
 log = logging.getLogger(__name__)
@@ -154,22 +155,7 @@ def _extend_tips(p: np.ndarray, dt: np.ndarray, frac: float = TIP_FRAC) -> np.nd
     round cap, so a skeleton stops short of where the pen stopped."""
     if len(p) < 3 or float(np.hypot(*(p[-1] - p[0]))) < 2.0:
         return p
-    h, w = dt.shape
-    out = [p]
-    for end, inner in ((0, 1), (-1, -2)):
-        a = p[end]
-        k = 1
-        while k < min(len(p) - 1, 4) and np.hypot(*(p[end] - p[inner * k if end == 0 else end - k])) < 3:
-            k += 1
-        b = p[k] if end == 0 else p[-1 - k]
-        v = a - b
-        n = float(np.hypot(*v))
-        r = float(dt[int(np.clip(round(float(a[1])), 0, h - 1)), int(np.clip(round(float(a[0])), 0, w - 1))])
-        if n < 1e-6 or r <= 0:
-            continue
-        tip = (a + v / n * frac * r).astype(np.float32)
-        out = [tip[None], *out] if end == 0 else [*out, tip[None]]
-    return np.vstack(out)
+    return np.vstack([tip_point(p[::-1], dt, frac)[None], p, tip_point(p, dt, frac)[None]])
 
 
 def _widths(dt: np.ndarray, p: np.ndarray, pw: float) -> np.ndarray:
