@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "BMP", "WEBP", "GIF"}
 
 # Pillow's own bomb guard is tied to our documented limit (it raises above twice this).
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Pillow warns on stderr about damaged metadata (a phone's broken EXIF block) and near-limit sizes;
+# the image still loads or is refused here with a sentence, so the warning is only noise to a user.
+warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
@@ -58,6 +62,8 @@ def _check_path(path: Path) -> None:
         raise InputError("The file does not exist.", path)
     if path.is_dir():
         raise InputError("This is a folder, not an image file; choose the image files inside it.", path)
+    if not path.is_file():  # a pipe or device would block the reader or never end
+        raise InputError("This is not a regular file (a pipe or device); choose an image file.", path)
     if not os.access(path, os.R_OK):
         raise InputError("The file cannot be read (permission denied); check its permissions.", path)
     if path.stat().st_size == 0:

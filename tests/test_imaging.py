@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -241,3 +243,25 @@ def test_camera_photo_of_a_sheet_is_warped_flat():
     corner = prep.homography @ np.array([ww - 1, hh - 1, 1.0])
     assert np.allclose(corner[:2] / corner[2], quad[2], atol=8)  # maps back onto the photo
     assert prep.mask.any() and prep.mask[:5].sum() == 0  # the desk edge is not ink
+
+
+def test_corrupt_exif_loads_without_a_warning_on_stderr(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the orientation tag is read, so the damaged block is parsed
+    p = _save(Image.new("RGB", (40, 20), (10, 200, 30)), tmp_path / "phone.jpg", "JPEG", exif=exif.tobytes())
+    data = bytearray(p.read_bytes())
+    at = data.find(b"Exif")
+    data[at + 10:at + 30] = b"\xff" * 20  # the phone wrote a broken EXIF block
+    p.write_bytes(bytes(data))
+    code = f"from inknotes.imaging import load_pages; print(load_pages({str(p)!r})[0].rgb.shape)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.split("\n")[0].startswith("(")
+    assert run.stderr == ""  # the user sees sentences only, not Pillow's warnings
+
+
+def test_a_pipe_named_like_an_image_is_refused_without_waiting(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    p = tmp_path / "scan.png"
+    os.mkfifo(p)
+    _refused(p, "not a regular file")
