@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from .errors import Cancelled, InknotesError, OutputError
@@ -457,6 +458,11 @@ class Watcher:
 
         try:
             st = path.stat()
+            if not S_ISREG(st.st_mode):  # a pipe or device: reading it would stall the watcher
+                log.info("ignoring %s: it is not a regular file", path)
+                with self._lock:
+                    self._settle(path, (st.st_size, st.st_mtime_ns))
+                return
             sha = file_sha256(path)
         except OSError:
             with self._lock:

@@ -6,6 +6,7 @@ Each test file is that image with a few pixels changed, so every file has its ow
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -304,3 +305,19 @@ def test_start_reconciles_interrupted_rows_and_files_that_arrived_while_down(inb
     (failed,) = library.ingest_rows("failed")
     assert Path(failed.path).name == "poison.png" and "stopped inknotes 3 times" in failed.last_error
     assert page_count(library) == 2
+
+
+def test_a_pipe_named_like_an_image_does_not_stall_the_watcher(inbox, library, make_watcher):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    w = make_watcher()
+    fifo = inbox / "scanner.png"
+    os.mkfifo(fifo)
+    (inbox / "page.png").write_bytes(page_bytes(50))
+    try:
+        assert w.wait_idle(30)
+        assert page_count(library) == 1
+        assert [Path(r.path).name for r in library.ingest_rows()] == ["page.png"]
+    finally:
+        with contextlib.suppress(OSError):  # release a reader stuck on the pipe, so stop() can finish
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
