@@ -57,6 +57,12 @@ class PreparedPage:
 _DAMAGED = "The image file is damaged or incomplete (truncated or corrupt); re-export or re-scan it."
 
 
+def check_file(path: str | Path) -> None:
+    """Refuse what is not a readable, non-empty regular file before anyone reads it (hashing a pipe
+    would block forever); InputError with one sentence."""
+    _check_path(Path(path))
+
+
 def _check_path(path: Path) -> None:
     if not path.exists():
         raise InputError("The file does not exist.", path)

@@ -1,6 +1,7 @@
 """``inknotes import | pages | export | search`` as a user runs them."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,13 @@ def test_a_damaged_library_is_one_sentence_without_traceback(library, tmp_path):
     assert run.returncode != 0
     assert run.stderr.splitlines() == [f"inknotes: {damaged}: The library file is damaged or is not an "
                                        "inknotes library; restore it from a backup."]
+
+
+def test_import_refuses_a_pipe_named_like_an_image(tmp_path):
+    fifo = tmp_path / "scan.png"
+    os.mkfifo(fifo)
+    run = subprocess.run([sys.executable, "-m", "inknotes.cli", "import", str(fifo), "--library",
+                          str(tmp_path / "L.inknotes")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [f"inknotes: {fifo}: This is not a regular file (a pipe or device); "
+                                       "choose an image file."]

@@ -472,8 +472,10 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: di
     leave each page's thumbnail array in ``thumbs`` (so the panel needs no second pass)."""
 
     def run(ctx: Any) -> list[int]:
+        from ..imaging import check_file
         from ..pipeline import convert_file, file_sha256
         ctx.check()
+        check_file(path)  # a pipe or device would block the hash below
         sha = file_sha256(path)
         results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled)
         ctx.check()

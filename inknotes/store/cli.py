@@ -109,8 +109,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         return local.engine
 
     def one(path: Path) -> bool:
+        from ..imaging import check_file
         from ..pipeline import convert_file, file_sha256
         try:
+            check_file(path)
             sha = file_sha256(path)
             if not args.allow_duplicate:
                 existing = lib.find_page_by_sha(sha)
