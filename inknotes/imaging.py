@@ -377,6 +377,30 @@ def pen_width_of(mask: np.ndarray) -> float:
     return float(2.0 * np.median(v) - 1.0) if v.size else 0.0
 
 
+def _drop_hairlines(mask: np.ndarray, pw: float) -> np.ndarray:
+    """Drop long, perfectly straight one-pixel runs left over from rules and margins.
+
+    A pen at least 1.5 px wide never leaves a line one pixel thin over many pen widths, but a
+    faint rule piece glued to a letter (so it escaped ``_remove_rules``) does. Only pixels with
+    no ink directly across the run are dropped, so strokes crossing the rule stay whole.
+    """
+    if pw < 1.5:
+        return mask
+    length = int(max(25, round(15 * pw)))
+    m8 = mask.astype(np.uint8)
+    out = mask.copy()
+    for kernel, across in (((1, length), (3, 1)), ((length, 1), (1, 3))):
+        run = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones(kernel, np.uint8))
+        if not run.any():
+            continue
+        # thickness across the run: ink in the 3 pixels across the line (1 = a hairline)
+        thick = cv2.filter2D(m8, cv2.CV_16S, np.ones(across, np.float32), borderType=cv2.BORDER_CONSTANT)
+        hair = (run > 0) & (thick <= 1)
+        hair = cv2.morphologyEx(hair.astype(np.uint8), cv2.MORPH_OPEN, np.ones(kernel, np.uint8)) > 0
+        out &= ~hair
+    return out
+
+
 def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     """Boolean ink mask from an illumination-flattened grey image, and the pen width."""
     dark = 255.0 - cv2.GaussianBlur(gray, (0, 0), 0.5).astype(np.float32)  # 0 = paper
@@ -392,6 +416,7 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     mask = _hysteresis(dark, low, high)
     pw = pen_width_of(mask)
     mask = _remove_rules(mask, pw, dark, level)
+    mask = _drop_hairlines(mask, pen_width_of(mask))  # rules gone: the pen's own width
     n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     small = st[:, cv2.CC_STAT_AREA] < max(4.0, 0.6 * pw * pw)
     small[0] = False

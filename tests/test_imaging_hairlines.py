@@ -1,0 +1,34 @@
+"""A faint rule piece glued to a letter (real photos: multilingual.png) must not become ink."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from inknotes.imaging import LoadedPage, prepare
+
+
+def _page(draw_rule: bool) -> LoadedPage:
+    img = np.full((200, 700, 3), 235, np.uint8)
+    cv2.putText(img, "you!", (40, 120), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.2, (40, 30, 30), 3, cv2.LINE_AA)
+    if draw_rule:  # one pixel thin, lighter than the ink, starting right at the "!"
+        cv2.line(img, (215, 121), (699, 121), (150, 150, 160), 1)
+    return LoadedPage(rgb=img, source=Path("rule.png"), page_index=0, page_count=1, dpi=None)
+
+
+def test_hairline_rule_touching_a_word_is_dropped_but_the_word_stays():
+    clean = prepare(_page(False)).mask
+    ruled = prepare(_page(True)).mask
+    assert ruled[:, 300:].sum() == 0  # the rule to the right of the word is gone
+    word = clean[:, :215]
+    kept = (ruled[:, :215] & word).sum() / word.sum()
+    assert kept > 0.97
+
+
+def test_thick_straight_pen_line_is_kept():
+    img = np.full((120, 600, 3), 240, np.uint8)
+    cv2.line(img, (30, 60), (570, 60), (30, 30, 30), 3)  # an underline drawn with the pen
+    page = LoadedPage(rgb=img, source=Path("u.png"), page_index=0, page_count=1, dpi=None)
+    m = prepare(page).mask
+    assert m[:, 100:500].any(axis=0).mean() > 0.95
