@@ -377,16 +377,16 @@ def pen_width_of(mask: np.ndarray) -> float:
     return float(2.0 * np.median(v) - 1.0) if v.size else 0.0
 
 
-def _drop_hairlines(mask: np.ndarray, pw: float) -> np.ndarray:
+def _drop_hairlines(mask: np.ndarray, pen_width: float) -> np.ndarray:
     """Drop long, perfectly straight one-pixel runs left over from rules and margins.
 
     A pen at least 1.5 px wide never leaves a line one pixel thin over many pen widths, but a
     faint rule piece glued to a letter (so it escaped ``_remove_rules``) does. Only pixels with
     no ink directly across the run are dropped, so strokes crossing the rule stay whole.
     """
-    if pw < 1.5:
+    if pen_width < 1.5:
         return mask
-    length = int(max(25, round(15 * pw)))
+    length = int(max(25, round(15 * pen_width)))
     m8 = mask.astype(np.uint8)
     out = mask.copy()
     for kernel, across in (((1, length), (3, 1)), ((length, 1), (1, 3))):

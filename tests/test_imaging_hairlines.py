@@ -32,3 +32,15 @@ def test_thick_straight_pen_line_is_kept():
     page = LoadedPage(rgb=img, source=Path("u.png"), page_index=0, page_count=1, dpi=None)
     m = prepare(page).mask
     assert m[:, 100:500].any(axis=0).mean() > 0.95
+
+
+def test_drop_hairlines_cuts_the_thin_run_and_keeps_strokes_crossing_it():
+    from inknotes.imaging import _drop_hairlines
+    mask = np.zeros((100, 400), bool)
+    cv2.circle(mask.view(np.uint8), (60, 50), 25, 1, 3)  # a letter drawn with a 3 px pen
+    mask[50, 85:400] = True  # a 1 px rule piece continuing from the letter to the edge
+    mask[20:90, 199:202] = True  # a pen stroke crossing the rule
+    out = _drop_hairlines(mask, pen_width=3.0)
+    assert not out[50, 120:190].any() and not out[50, 210:400].any()
+    assert out[20:90, 199:202].all()  # the crossing stroke is whole
+    assert (out & mask)[:, :84].sum() == mask[:, :84].sum()  # the letter is untouched
