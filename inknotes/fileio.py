@@ -50,6 +50,12 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         f.write(data)
 
 
+def path_text(path: str | Path) -> str:
+    """A path as text that XML and SQLite accept: file-name bytes that are not UTF-8 (an old Latin-1
+    name) become U+FFFD instead of failing the whole export or import."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
 def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes, read in 1 MiB chunks: how the library recognises a file it has."""
     h = hashlib.sha256()

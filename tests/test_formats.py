@@ -289,3 +289,12 @@ def test_export_never_overwrites_the_original_scan(page, tmp_path, fmt):
         (write_page if fmt == "png" else lambda p, _f, t: write_pdf_pages([p], t))(page, fmt, scan)
     assert e.value.path == str(scan) and "original" in str(e.value)
     assert scan.read_bytes() == b"the person's only copy of the page"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_latin1_file_name_still_exports(page, tmp_path, fmt):
+    page.source = Path(os.fsdecode(b"/notes/caf\xe9.jpg"))  # not UTF-8: an old camera or zip archive
+    out = write_page(page, fmt, tmp_path / f"p.{fmt}")
+    assert out.stat().st_size > 0
+    if fmt == "inkml":
+        assert read_inkml(out).source.name == "caf\ufffd.jpg"

@@ -131,3 +131,16 @@ def test_import_refuses_a_pipe_named_like_an_image(tmp_path):
     assert run.returncode == 1
     assert run.stderr.splitlines() == [f"inknotes: {fifo}: This is not a regular file (a pipe or device); "
                                        "choose an image file."]
+
+
+def test_import_and_list_a_file_whose_name_is_not_utf8(tmp_path):
+    src = DATA / "watch_andrew.png"
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.png"))
+    odd.write_bytes(src.read_bytes())
+    lib = str(tmp_path / "L.inknotes")
+    run = subprocess.run([sys.executable, "-m", "inknotes.cli", "import", str(odd), "--library", lib],
+                         capture_output=True, text=True, errors="replace", timeout=300)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    pages = subprocess.run([sys.executable, "-m", "inknotes.cli", "pages", "--library", lib],
+                           capture_output=True, text=True, timeout=60)
+    assert pages.stdout.split("\t")[2] == "caf\ufffd.png"

@@ -18,6 +18,7 @@ from defusedxml import ElementTree as SafeET
 from lxml import etree
 
 from ..errors import InputError
+from ..fileio import path_text
 from ..ink import DEFAULT_COLOR, PageResult, Stroke, Word
 from .png import norm_color
 
@@ -91,7 +92,7 @@ def to_bytes(page: PageResult) -> bytes:
     if page.dpi:
         _note(root, "inknotes:dpi", _fmt(float(page.dpi)))
     if page.source is not None:
-        _note(root, "inknotes:source", str(page.source))
+        _note(root, "inknotes:source", path_text(page.source))
     _note(root, "inknotes:page", f"{page.page_index} {page.page_count}")
     if page.engine:
         _note(root, "inknotes:engine", page.engine)

@@ -14,6 +14,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from ..fileio import path_text
 from ..ink import PageResult
 from .png import hex_rgb, page_image, width_runs
 
@@ -105,7 +106,7 @@ def pages_to_bytes(pages: list[PageResult], *, background: bool = False) -> byte
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pageCompression=1)
     first = pages[0]
-    c.setTitle(first.source.stem if first.source else first.output_stem())
+    c.setTitle(path_text(first.source.stem if first.source else first.output_stem()))
     c.setCreator("inknotes")
     for page in pages:
         _draw_page(c, page, background)

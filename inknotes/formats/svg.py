@@ -8,6 +8,7 @@ from typing import IO
 
 from lxml import etree
 
+from ..fileio import path_text
 from ..ink import PageResult, Stroke
 from .png import encode_png, norm_color, page_image, width_runs
 
@@ -40,7 +41,7 @@ def to_bytes(page: PageResult, *, background: bool = False) -> bytes:
     root = etree.Element(f"{{{SVG_NS}}}svg", {
         "version": "1.1", "width": f"{w}px", "height": f"{h}px", "viewBox": f"0 0 {w} {h}"},
         nsmap={None: SVG_NS, "xlink": XLINK_NS})
-    etree.SubElement(root, f"{{{SVG_NS}}}title").text = page.output_stem()
+    etree.SubElement(root, f"{{{SVG_NS}}}title").text = path_text(page.output_stem())
     scan = page_image(page) if background else None
     if scan is not None:
         href = "data:image/png;base64," + base64.b64encode(encode_png(scan)).decode("ascii")

@@ -12,6 +12,7 @@ from typing import IO
 import numpy as np
 from lxml import etree
 
+from ..fileio import path_text
 from ..ink import PageResult, Stroke
 from .png import encode_png, norm_color, page_image
 
@@ -38,7 +39,7 @@ def to_bytes(page: PageResult, *, background: bool = False) -> bytes:
     k = 72.0 / page.effective_dpi
     wpt, hpt = page.size[0] * k, page.size[1] * k
     root = etree.Element("xournal", {"creator": "inknotes", "fileversion": "4"})
-    etree.SubElement(root, "title").text = f"Xournal++ document - {page.output_stem()} (inknotes)"
+    etree.SubElement(root, "title").text = f"Xournal++ document - {path_text(page.output_stem())} (inknotes)"
     pg = etree.SubElement(root, "page", {"width": _f(wpt), "height": _f(hpt)})
     etree.SubElement(pg, "background", {"type": "solid", "color": "#ffffffff", "style": "plain"})
     scan = page_image(page) if background else None

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
 from ..errors import InknotesError, LibraryError
-from ..fileio import file_sha256
+from ..fileio import file_sha256, path_text
 from ..ink import PageResult, Stroke, Word
 from . import commands as cmds
 from . import schema, spatial
@@ -345,7 +345,7 @@ class Library:
                 "INSERT INTO pages (notebook_id, source_path, source_name, page_index, page_count, sha256, "
                 "width, height, dpi, engine, transform, created, deleted) VALUES (:nb, :sp, :sn, :pi, :pc, "
                 ":sha, :w, :h, :dpi, :eng, :tr, :cr, 0)"),
-                {"nb": nb, "sp": str(src) if src else "", "sn": src.name if src else "",
+                {"nb": nb, "sp": path_text(src) if src else "", "sn": path_text(src.name) if src else "",
                  "pi": int(result.page_index), "pc": int(result.page_count), "sha": sha256, "w": width,
                  "h": height, "dpi": float(result.dpi) if result.dpi else None, "eng": result.engine or "",
                  "tr": transform, "cr": time.time()}).lastrowid
@@ -794,7 +794,7 @@ class Library:
                 "VALUES (:s, :p, :st, :a, :e, :pg, :u) ON CONFLICT(sha256) DO UPDATE SET path = :p, "
                 "state = :st, attempts = attempts + :a, last_error = :e, page_id = coalesce(:pg, page_id), "
                 "updated = :u"),
-                {"s": sha256, "p": str(path), "st": state, "a": int(attempt), "e": error, "pg": page_id,
+                {"s": sha256, "p": path_text(path), "st": state, "a": int(attempt), "e": error, "pg": page_id,
                  "u": time.time()})
             return _ingest(c.execute(text("SELECT * FROM ingest WHERE sha256 = :s"), {"s": sha256}).first())
         return self._write(tx)
