@@ -446,6 +446,14 @@ def test_a_file_that_is_not_a_library_is_refused_in_plain_words(user_dirs):
     assert bogus.read_text() == "my shopping list"  # left alone
 
 
+def test_without_a_display_the_app_says_so_instead_of_crashing(user_dirs):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--library", str(user_dirs / "L.inknotes"),
+                        "--quit-after-start"], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 2  # Qt itself would abort with a core dump (134)
+    assert r.stderr.startswith("inknotes: There is no display") and len(r.stderr.splitlines()) == 1
+
+
 def test_opened_library_window_closes_its_library(qtbot, user_dirs):
     from inknotes.errors import LibraryError
     from inknotes.gui.app import open_window

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import sys
 import time
 from pathlib import Path
@@ -99,6 +100,13 @@ def open_window(path: str | Path, pool: Any = None) -> Any:
     return window
 
 
+def no_display() -> bool:
+    """On Linux without X11/Wayland, Qt aborts with a core dump; say it in a sentence instead."""
+    env = os.environ
+    return (sys.platform.startswith("linux") and not env.get("QT_QPA_PLATFORM")
+            and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="inknotes gui", description="Open the inknotes desktop app.")
     ap.add_argument("--library", metavar="PATH", help="library file to open (created if missing)")
@@ -106,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quit-after-start", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     setup_logging(args.verbose)
+    if no_display():
+        print("inknotes: There is no display to open the window on (DISPLAY is not set); start it from a "
+              "desktop session, or use the command-line tools (inknotes --help).", file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
