@@ -31,7 +31,7 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     except OSError as e:
         raise OutputError(_sentence(e, path), path) from e
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a finished file gets normal permissions
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; a finished file gets normal permissions
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -83,6 +83,11 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once at import: os.umask can only be read by setting it, which races with files other
+# threads (the job pool, the watcher) create meanwhile.
+_UMASK = _umask()
 
 
 def _unlink_quietly(p: str) -> None:

