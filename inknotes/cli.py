@@ -37,13 +37,14 @@ def expand_inputs(items: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     for item in items:
         p = Path(item)
         if p.is_dir():
-            found = []
-            for root, dirs, names in os.walk(p, onerror=lambda e: problems.append(
-                    (e.filename, "Cannot read this folder (permission denied)."))):
+            found: list[Path] = []
+            unreadable: list[OSError] = []
+            for root, dirs, names in os.walk(p, onerror=unreadable.append):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found += [Path(root) / n for n in sorted(names)
                           if Path(n).suffix.lower() in IMAGE_SUFFIXES and not n.startswith(".")]
-            if not found and not problems:
+            problems += [(e.filename, "Cannot read this folder (permission denied).") for e in unreadable]
+            if not found and not unreadable:
                 problems.append((item, "The folder holds no images (JPEG, PNG, TIFF, BMP, WebP)."))
             files += found
         elif p.exists():
@@ -121,8 +122,20 @@ def _convert_one(path: str, stem: str, out_dir: str, formats: list[str], engine_
     except MemoryError:
         return path, [], "The image is too large to convert with the memory available."
     except Exception as e:  # unexpected: log the traceback, give the user a sentence
-        logging.getLogger("inknotes.cli").exception("converting %s failed", path)
+        # the user gets the sentence; the traceback only with -vv (tracebacks are for the log)
+        logging.getLogger("inknotes.cli").debug("converting %s failed", path, exc_info=True)
         return path, [], f"Unexpected error while converting ({type(e).__name__}: {e})."
+
+
+def _pool_result(future, path: str) -> tuple[str, list[str], str | None]:
+    """A worker that died (killed, out of memory) fails its own inputs with a sentence, not a traceback."""
+    from concurrent.futures.process import BrokenProcessPool
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        log.debug("worker died converting %s", path, exc_info=True)
+        return path, [], ("The conversion process stopped unexpectedly (perhaps out of memory); "
+                          "try again with --jobs 1.")
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -169,7 +182,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         from concurrent.futures import ProcessPoolExecutor
         ctx = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
         executor = ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=ctx)
-        results = executor.map(_convert_one, *zip(*tasks, strict=True))
+        futures = [executor.submit(_convert_one, *t) for t in tasks]
+        results = (_pool_result(f, t[0]) for f, t in zip(futures, tasks, strict=True))
     try:
         for path, written, error in results:
             bar.advance(Path(path).name)

@@ -7,7 +7,6 @@ a GPU get OCR first and one crop per recognised word.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,19 +17,12 @@ import numpy as np
 from . import imaging, segment
 from .derender import Crop, Derendered, Engine, get_engine
 from .errors import Cancelled, InputError
+from .fileio import file_sha256  # noqa: F401  (re-exported: callers use pipeline.file_sha256)
 from .ink import PageResult, Stroke, Word, apply_homography, retime_in_order
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[int, int], None]
 CancelFn = Callable[[], bool]
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def convert_file(path: str | Path, engine_name: str = "tracer", engine_options: dict | None = None, *,

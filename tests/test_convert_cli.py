@@ -138,3 +138,12 @@ def test_converting_into_the_input_folder_keeps_the_original_png(tmp_path, capsy
     assert code == 1
     assert scan.read_bytes() == (FIX / "line_scan.png").read_bytes()
     assert f"inknotes: {scan}: " in err and "Traceback" not in err
+
+
+def test_empty_folder_is_reported_even_after_a_missing_file(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, err = run(["convert", str(tmp_path / "missing.jpg"), str(empty), "-o", str(tmp_path / "o")], capsys)
+    assert code == 1
+    assert "missing.jpg: No such file" in err
+    assert f"{empty}: The folder holds no images" in err
