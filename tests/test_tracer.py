@@ -91,9 +91,19 @@ def test_real_handwriting_times_strictly_increase(traced):
 
 
 def test_words_run_left_to_right(traced):
+    """The learned order may put a stroke a little out of left-edge order (as writers do), but
+    a word still runs left to right: nearly every pair of strokes keeps its left-edge order."""
     for sid, (strokes, _, _) in traced.items():
-        starts = [float(s.points[:, 0].min()) for s in strokes]
-        assert starts == sorted(starts), sid
+        left = np.array([float(s.points[:, 0].min()) for s in strokes])
+        sign = np.sign(left[None, :] - left[:, None])[np.triu_indices(len(left), 1)]
+        assert sign.sum() >= 0.8 * np.count_nonzero(sign), sid
+
+
+def test_rules_order_strokes_by_their_left_edge():
+    for sid in SAMPLES:
+        mask = ink_mask(cv2.imread(str(FIX / f"{sid}.png")))
+        left = [float(s.points[:, 0].min()) for s in trace_mask(mask, use_prior=False)]
+        assert left == sorted(left), sid
 
 
 def test_straight_line_is_one_stroke_left_to_right():

@@ -185,3 +185,13 @@ def _text_lines(boxes: np.ndarray, lens: np.ndarray) -> list[list[int]]:
         d = [0.0 if b0 <= cy[i] <= b1 else min(abs(cy[i] - b0), abs(cy[i] - b1)) for b0, b1 in bands]
         members[int(np.argmin(d))].append(int(i))
     return members
+
+
+def text_lines(strokes: list[np.ndarray]) -> list[list[int]]:
+    """Stroke indices grouped into text lines, top to bottom (see ``_text_lines``)."""
+    if not strokes:
+        return []
+    boxes = np.array([[s[:, 0].min(), s[:, 1].min(), s[:, 0].max(), s[:, 1].max()] for s in strokes])
+    lens = np.array([float(np.sqrt((np.diff(s, axis=0) ** 2).sum(1)).sum()) if len(s) > 1 else 0.0
+                     for s in strokes])
+    return _text_lines(boxes, lens)

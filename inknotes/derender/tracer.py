@@ -16,7 +16,8 @@ import numpy as np
 from ..errors import Cancelled, EngineError
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
-from .ordering import order_strokes, orient, pair_ends, walk_trails
+from .ordering import order_strokes, orient, pair_ends, text_lines, walk_trails
+from .prior import load_prior
 from .skeleton_graph import (
     add_retraces,
     build_graph,
@@ -65,8 +66,9 @@ class TracerEngine:
         return out
 
 
-def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
-    """Strokes (crop pixel coordinates, drawing order, relative times) for one ink mask."""
+def trace_mask(mask: np.ndarray, pen_width: float = 0.0, use_prior: bool = True) -> list[Stroke]:
+    """Strokes (crop pixel coordinates, drawing order, relative times) for one ink mask.
+    ``use_prior=False`` keeps the direction and order rules even when the learned prior ships."""
     mask = np.asarray(mask, bool)
     if mask.ndim != 2 or not mask.any():
         return []
@@ -74,19 +76,54 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0) -> list[Stroke]:
     # work on the ink's box only, with a paper border so ink touching the crop edge still
     # has an edge for the distance transform and the thinning
     mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
-    strokes = _trace(mask, pen_width)
+    strokes = _trace(mask, pen_width, use_prior)
     dx, dy = float(cols[0] - 2), float(rows[0] - 2)
     return [s.translated(dx, dy) for s in strokes]
 
 
-def _trace(mask: np.ndarray, pen_width: float) -> list[Stroke]:
+def trace_paths(mask: np.ndarray, pen_width: float = 0.0) -> tuple[list[np.ndarray], float]:
+    """The rule-oriented pen paths (crop coordinates, not yet ordered) and the pen width: what
+    the learned prior sees, for training it."""
+    mask = np.asarray(mask, bool)
+    if mask.ndim != 2 or not mask.any():
+        return [], 0.0
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
+    paths, _, pw = _paths(mask, pen_width)
+    off = np.float32([cols[0] - 2, rows[0] - 2])
+    return [orient(p) + off for p in paths], pw
+
+
+def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True) -> list[Stroke]:
+    paths, dt, pw = _paths(mask, pen_width)
+    if not paths:
+        return []
+    paths = [orient(p) for p in paths]
+    prior = load_prior() if use_prior else None
+    if prior is None:
+        order = order_strokes(paths)
+    else:  # learned direction, then learned order inside each text line
+        paths = prior.orient(paths, pw)
+        order = [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], pw)]
+    strokes = []
+    for i in order:
+        p = paths[i]
+        wd = _widths(dt, p, pw)
+        keep = _simplify(p, 0.35)
+        strokes.append(Stroke.from_points(p[keep], wd[keep]))
+    return retime_in_order(strokes)
+
+
+def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.ndarray, float]:
+    """Smoothed, tip-extended pen paths of a padded mask (unoriented), its distance transform
+    and the pen width."""
     if pen_width and pen_width > 0:
         pw = float(pen_width)
     else:
         pw = _pen_width(mask, _dist(mask))
     mask = clean_mask(mask, pw)
     if not mask.any():
-        return []
+        return [], mask.astype(np.float32), pw
     dt = _dist(mask)
     skel = skeleton_of(mask)
     g = build_graph(skel)
@@ -96,15 +133,7 @@ def _trace(mask: np.ndarray, pen_width: float) -> list[Stroke]:
     add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1), dist=dt, tip_frac=TIP_FRAC)
     pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1))
     partner = pair_ends(g, reach=max(3.0, REACH * pw))
-    paths = [orient(_extend_tips(_smooth(p), dt)) for p in walk_trails(g, partner)]
-    order = order_strokes(paths)
-    strokes = []
-    for i in order:
-        p = paths[i]
-        wd = _widths(dt, p, pw)
-        keep = _simplify(p, 0.35)
-        strokes.append(Stroke.from_points(p[keep], wd[keep]))
-    return retime_in_order(strokes)
+    return [_extend_tips(_smooth(p), dt) for p in walk_trails(g, partner)], dt, pw
 
 
 def _dist(mask: np.ndarray) -> np.ndarray:
