@@ -488,3 +488,26 @@ def test_keyboard_shortcuts_pick_tools_and_edit(window, qtbot):
     assert window.library.strokes(pid) == []
     QTest.keyClick(window.canvas, Qt.Key_Z, Qt.ControlModifier)
     assert len(window.library.strokes(pid)) == 3
+
+
+def test_qt_bindings_do_not_drain_reference_counts(qtbot):
+    """PySide6 6.12.0 frees a reference to None on every timer/button callback and to True on
+    every emit(); the app then aborts ("none_dealloc") a few thousand events into an import."""
+    from PySide6.QtCore import QObject, QTimer, Signal
+
+    class Probe(QObject):
+        ping = Signal(int)
+
+    probe, calls = Probe(), []
+    probe.ping.connect(calls.append)
+    timer = QTimer()
+    timer.setInterval(0)
+    timer.timeout.connect(lambda: calls.append(0))
+    before_none, before_true = sys.getrefcount(None), sys.getrefcount(True)
+    for i in range(200):
+        probe.ping.emit(i)
+    timer.start()
+    qtbot.waitUntil(lambda: len(calls) >= 400, timeout=10_000)
+    timer.stop()
+    assert sys.getrefcount(True) > before_true - 100
+    assert sys.getrefcount(None) > before_none - 100
