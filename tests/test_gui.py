@@ -511,3 +511,24 @@ def test_qt_bindings_do_not_drain_reference_counts(qtbot):
     timer.stop()
     assert sys.getrefcount(True) > before_true - 100
     assert sys.getrefcount(None) > before_none - 100
+
+
+def test_pen_on_a_locked_chosen_layer_is_refused_not_moved(window):
+    pid = add_lines_page(window, 1)
+    lid = window.layers_panel.add_layer("Top")
+    window.layers_panel.lock_button.click()
+    assert window.layers_panel.current_id() == lid
+    window.set_tool("pen")
+    drag(window.canvas, [(100, 300), (200, 320), (300, 300)])
+    assert len(window.library.strokes(pid)) == 1  # nothing slipped onto the unlocked Ink layer
+    assert "locked" in window.statusBar().currentMessage()
+
+
+def test_undoing_a_notebook_delete_shows_its_page_again(window):
+    pid = add_lines_page(window, 2)
+    nb = window.library.notebooks()[0].id
+    window.library_panel.select("notebook", nb)
+    assert window.library_panel.delete_current(confirm=False)
+    assert window.canvas.page_id is None
+    window.undo_action.trigger()
+    assert window.canvas.page_id == pid and len(window.canvas.strokes) == 2

@@ -273,8 +273,9 @@ class MainWindow(QMainWindow):
     def _on_edited(self) -> None:
         self.replay.stop()
         pages = [p.id for p in self.library.pages()]
-        if self.canvas.page_id is not None and self.canvas.page_id not in pages:
-            self.show_page(pages[0] if pages else None)  # the page itself was deleted
+        if (self.canvas.page_id is None and pages) or (self.canvas.page_id is not None
+                                                       and self.canvas.page_id not in pages):
+            self.show_page(pages[0] if pages else None)  # the page was deleted, or came back
             self._refresh_timer.start()
             return
         keep = list(self.canvas.selection)

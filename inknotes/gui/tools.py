@@ -199,6 +199,10 @@ class PenTool(Tool):
                            make_pen(self.options.color, self.options.width))
 
     def finish(self, canvas: Any, path: np.ndarray, mods: Any) -> None:
+        chosen = next((lay for lay in canvas.layers if lay.id == canvas.active_layer_id), None)
+        if chosen is not None and chosen.locked:  # never slip the ink onto another layer
+            canvas.editor.failed.emit(f"The layer {chosen.name} is locked; unlock it to draw on it.")
+            return
         layer = canvas.active_layer()
         if layer is None:
             canvas.editor.failed.emit("Add or unlock an ink layer before drawing.")
