@@ -532,3 +532,24 @@ def test_undoing_a_notebook_delete_shows_its_page_again(window):
     assert window.canvas.page_id is None
     window.undo_action.trigger()
     assert window.canvas.page_id == pid and len(window.canvas.strokes) == 2
+
+
+def test_redo_survives_reopening(window):
+    from inknotes.gui.editor import Editor
+
+    pid = add_lines_page(window, 3)
+    window.select_all()
+    window.delete_selection()
+    window.set_tool("pen")
+    drag(window.canvas, [(100, 300), (200, 320)])
+    window.undo_action.trigger()
+    window.undo_action.trigger()  # both undone: the library can redo the delete, then the pen
+    assert len(window.library.strokes(pid)) == 3
+    editor = Editor(window.library)  # a fresh window's undo stack, built from the library
+    assert editor.stack.canRedo() and editor.stack.redoText() == window.library.redo_text()
+    editor.stack.redo()
+    assert window.library.strokes(pid) == []
+    editor.stack.redo()
+    assert len(window.library.strokes(pid)) == 1
+    editor.stack.undo()
+    assert window.library.strokes(pid) == []

@@ -35,6 +35,8 @@ class LibraryCommand(QUndoCommand):
         self.editor._step(self.editor.library.redo)
 
     def undo(self) -> None:
+        if self.editor._rebuilding:
+            return  # rewinding the rebuilt stack onto the library's redo list, not a real undo
         self.editor._step(self.editor.library.undo)
 
 
@@ -47,6 +49,7 @@ class Editor(QObject):
     def __init__(self, library: Any, parent: QObject | None = None):
         super().__init__(parent)
         self.library = library
+        self._rebuilding = False
         self.stack = QUndoStack(self)
         self.sync()
 
@@ -56,16 +59,21 @@ class Editor(QObject):
 
     def sync(self) -> None:
         """Rebuild the stack from the library's history (on open, or after background imports)."""
-        hist = self.library.history()
+        hist, ahead = self.library.history(), self.library.redo_history()
         ids = [c.cmd_id for c in self._commands()]
-        if ids == [h[0] for h in hist]:
+        if ids == [h[0] for h in hist + ahead] and self.stack.index() == len(hist):
             return
         self.stack.clear()
-        for cmd_id, text in hist:
+        for cmd_id, text in hist + ahead:
             self.stack.push(LibraryCommand(self, text, cmd_id))
+        self._rebuilding = True  # what the library can redo stays redoable after reopening
+        try:
+            self.stack.setIndex(len(hist))
+        finally:
+            self._rebuilding = False
 
     def _commands(self) -> list[LibraryCommand]:
-        return [self.stack.command(i) for i in range(self.stack.index())]  # type: ignore[misc]
+        return [self.stack.command(i) for i in range(self.stack.count())]  # type: ignore[misc]
 
     def apply(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one library edit; push an undo step when the library recorded one."""
