@@ -210,3 +210,15 @@ def test_a_leg_drawn_down_and_back_up_stays_one_stroke():
     (s,) = trace_mask(mask)
     assert s.points[0, 1] < 40  # starts at the top of the leg
     assert s.length > 190  # the retraced part of the leg is drawn twice
+
+
+def test_hooked_descender_runs_down_its_stem_first():
+    """A 'j'-like stroke (stem down, tail hooking back up to the left) is written from the top
+    of the stem, though its ends alone point up-left."""
+    pts = np.array([[64, 4], [64, 96], [58, 104], [50, 104], [4, 64]], np.int32)
+    mask = drawn((120, 80), lambda im, w: cv2.polylines(im, [pts], False, 255, w))
+    strokes = trace_mask(mask, use_prior=False)
+    assert len(strokes) == 1
+    p = strokes[0].points
+    assert p[0, 1] < 10 and abs(p[0, 0] - 64) < 4, p[:2]  # starts at the top of the stem
+    assert p[-1, 0] < 10  # ends at the tail's tip
