@@ -106,6 +106,32 @@ def _assign_lines(top: np.ndarray, bot: np.ndarray, left: np.ndarray, main: np.n
     return line
 
 
+def _fold_marks(line: np.ndarray, main: np.ndarray, boxes: np.ndarray,
+                hgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A "line" of one or two small marks sitting just above or below a real line (an accent,
+    an apostrophe, a long i-dot that passed as a letter) belongs to that line, not before it."""
+    ids = [np.flatnonzero((line == k) & main) for k in range(int(line.max()) + 1)]
+    tall = np.array([hgt[m].max() if len(m) else 0.0 for m in ids])
+    for k, members in enumerate(ids):
+        if not 0 < len(members) <= 2:
+            continue
+        others = np.flatnonzero(main & (line != k) & (line >= 0))
+        if not len(others):
+            continue
+        gaps = np.array([_box_gap(boxes[i], boxes[others]).min() for i in members])
+        j = others[np.argmin(np.min([_box_gap(boxes[i], boxes[others]) for i in members], axis=0))]
+        near = tall[line[j]]
+        if tall[k] < 0.5 * near and gaps.max() < 0.6 * near:
+            line[line == k] = line[j]
+            main = main.copy()
+            main[members] = False  # marks join their nearest letter's word, like dots
+    # renumber the remaining lines densely (-1 = not yet on a line stays -1)
+    used = np.unique(line[line >= 0])
+    dense = np.full(int(line.max()) + 1, -1)
+    dense[used] = np.arange(len(used))
+    return np.where(line >= 0, dense[np.maximum(line, 0)], -1), main
+
+
 def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Euclidean gap between box a (x0, y0, x1, y1) and each box in b (n, 4)."""
     dx = np.maximum(0, np.maximum(b[:, 0] - a[2], a[0] - b[:, 2]))
@@ -131,6 +157,7 @@ def ink_regions(prepared: PreparedPage) -> list[Region]:
     main = (hgt >= 0.45 * ref_h) | (st[:, 2] >= 1.5 * ref_h)
     cy = (y0 + y1) / 2
     line = _assign_lines(y0, y1, x0, main)
+    line, main = _fold_marks(line, main, boxes, hgt)
     mains = np.flatnonzero(main)
     for i in np.flatnonzero(~main):
         j = mains[np.argmin(_box_gap(boxes[i], boxes[mains]))]

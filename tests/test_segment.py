@@ -115,3 +115,14 @@ def test_grouping_joins_regions_to_words_and_keeps_uncovered_ink():
     assert groups[2].confidence == pytest.approx(60)
     assert [g.line for g in groups] == [0, 0, 0, 1]
     assert all("ghost" not in g.text for g in groups)
+
+
+def test_a_mark_above_a_word_joins_its_line_instead_of_coming_first():
+    # UNIPEN "Xin" (photo look): the mark over the "n" is tall enough to pass as a letter
+    prep = prepare(load_pages(FIX / "segment_word_with_mark.png")[0])
+    regions = ink_regions(prep)
+    assert {r.line for r in regions} == {0}
+    assert _coverage_is_exact(prep, regions)
+    # the mark (top right) is not the first region in reading order
+    first = regions[0]
+    assert first.box[0] < prep.mask.shape[1] / 3
