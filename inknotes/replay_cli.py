@@ -39,11 +39,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
             engine = get_engine(resolve_engine_name(args), **engine_options(args))
             strokes = convert_page(page, engine).strokes
         base = Path(args.output) if args.output else Path(f"{Path(args.image).stem}.replay")
-        png = render_png(strokes, (w, h), page.rgb, base.with_suffix(".png"))
+        png = render_png(strokes, (w, h), page.rgb, base.parent / f"{base.name}.png")
         print(png)
         if args.animation != "none":
             ext = ".gif" if args.animation == "gif" else ".apng"
-            anim = render_animation(strokes, (w, h), page.rgb, base.with_suffix(ext), frames=args.frames)
+            anim = render_animation(strokes, (w, h), page.rgb, base.parent / f"{base.name}{ext}",
+                                    frames=max(2, args.frames))
             print(anim)
     except InknotesError as e:
         report(e.path or args.image, e.message)

@@ -1,0 +1,45 @@
+"""`inknotes replay`: stroke order made visible, as a still and as an animation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from inknotes.cli import main
+from inknotes.ink import Stroke
+from inknotes.replay import draw, stroke_colors
+
+FIX = Path(__file__).parent / "fixtures" / "convert"
+
+
+def test_replay_writes_png_and_gif_next_to_the_name_given(tmp_path, capsys):
+    out = tmp_path / "word.replay"
+    code = main(["replay", str(FIX / "word_photo.png"), "--inkml", str(FIX / "word_photo.gt.inkml"),
+                 "-o", str(out), "--frames", "6"])
+    assert code == 0, capsys.readouterr().err
+    png, gif = tmp_path / "word.replay.png", tmp_path / "word.replay.gif"
+    with Image.open(png) as im, Image.open(FIX / "word_photo.png") as src:
+        assert im.size == src.size
+    with Image.open(gif) as anim:
+        assert anim.n_frames >= 6
+        anim.seek(0)
+        first = np.asarray(anim.convert("RGB"), float)
+        anim.seek(anim.n_frames - 1)
+        last = np.asarray(anim.convert("RGB"), float)
+    assert np.abs(last - first).sum() > 1000  # the strokes appear over the frames
+
+
+def test_colours_run_from_red_to_violet_across_strokes_and_darken_to_lighten_within():
+    first, last = stroke_colors(5, 3, 0), stroke_colors(5, 3, 4)
+    assert first[0][0] > first[0][2]  # red first
+    assert last[0][2] > last[0][1]  # violet/blue last
+    assert first[-1].sum() > first[0].sum()  # lighter towards the stroke's end
+
+
+def test_draw_only_the_strokes_so_far():
+    canvas = np.full((40, 100, 3), 255, np.uint8)
+    a = Stroke.from_points([[10, 20], [40, 20]], 3.0)
+    b = Stroke.from_points([[60, 20], [90, 20]], 3.0)
+    half = draw(canvas, [a, b], upto=1)
+    assert (half[:, :50] < 250).any() and not (half[:, 55:] < 250).any()
