@@ -138,15 +138,23 @@ def _pool_result(future, path: str) -> tuple[str, list[str], str | None]:
                           "try again with --jobs 1.")
 
 
-def cmd_convert(args: argparse.Namespace) -> int:
+def prepare_output(format_spec: str, folder: str | Path) -> tuple[list[str], Path] | None:
+    """The formats asked for and a folder proven writable, or None after telling the user why
+    (checked before any work starts)."""
     from .fileio import check_writable_dir
     from .formats import parse_formats
     try:
-        formats = parse_formats(args.format)
-        out_dir = check_writable_dir(args.output)
+        return parse_formats(format_spec), check_writable_dir(folder)
     except InknotesError as e:
         report(e.path, e.message)
+        return None
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    plan = prepare_output(args.format, args.output)
+    if plan is None:
         return 2
+    formats, out_dir = plan
     files, problems = expand_inputs(args.inputs)
     for p, msg in problems:
         report(p, msg)

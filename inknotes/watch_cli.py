@@ -69,9 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     library = Path(args.library) if args.library else settings.default_library_path()
     engine = args.engine or settings.load().get("engine") or "tracer"
-    options = {}
-    if engine == "inksight" and settings.load().get("inksight_model"):
-        options["model"] = settings.load()["inksight_model"]
+    options: dict = {}  # the inksight engine takes its model folder from the settings itself
     try:
         if not Path(args.folder).is_dir():
             raise InknotesError("The folder to watch does not exist or is not a folder.", args.folder)

@@ -15,7 +15,8 @@ MODE_CHOICES = ["vanilla", "text", "recognize"]
 
 
 def _fail(e: InknotesError) -> int:
-    print(f"inknotes: {e.path}: {e.message}" if e.path else f"inknotes: {e.message}", file=sys.stderr)
+    from ..cli import report
+    report(e.path, e.message)
     return 1
 
 

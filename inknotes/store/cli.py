@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import threading
 from pathlib import Path
 
@@ -73,7 +72,8 @@ def _library_path(args: argparse.Namespace) -> Path:
 
 
 def _report(path: object, message: str) -> None:
-    print(f"inknotes: {path}: {message}" if path else f"inknotes: {message}", file=sys.stderr)
+    from ..cli import report
+    report(path, message)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -182,17 +182,14 @@ def export_names(pages: list[tuple[int, str]]) -> dict[int, str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from ..cli import prepare_output
     from ..errors import InknotesError
-    from ..fileio import check_writable_dir
-    from ..formats import parse_formats, write_page
+    from ..formats import write_page
     from .library import Library
-
-    try:
-        formats = parse_formats(args.format)
-        out_dir = check_writable_dir(args.output)
-    except InknotesError as e:
-        _report(e.path, e.message)
+    plan = prepare_output(args.format, args.output)
+    if plan is None:
         return 2
+    formats, out_dir = plan
     failed = 0
     with Library.open(_library_path(args), create=False) as lib:
         ids = [p.id for p in lib.pages()] if args.all else list(dict.fromkeys(args.page))
