@@ -94,6 +94,11 @@ class SelectTool(Tool):
         else:
             (x0, y0), (x1, y1) = path.min(0), path.max(0)
             ids = lib.strokes_in_rect(page, (float(x0), float(y0), float(x1), float(y1)))
+        self.select(canvas, ids, mods)
+
+    @staticmethod
+    def select(canvas: Any, ids: Any, mods: Any) -> None:
+        """Select the editable ones of ``ids``; Shift adds them to the current selection."""
         ids = canvas.editable_ids(list(ids))
         if mods & Qt.ShiftModifier:
             ids = canvas.selection + ids
@@ -113,10 +118,7 @@ class LassoTool(SelectTool):
     def finish(self, canvas: Any, path: np.ndarray, mods: Any) -> None:
         if len(path) < 3 or self.is_click(canvas, path):
             return SelectTool.finish(self, canvas, path, mods)
-        ids = canvas.editable_ids(list(canvas.library.strokes_in_lasso(canvas.page_id, path)))
-        if mods & Qt.ShiftModifier:
-            ids = canvas.selection + ids
-        canvas.set_selection(ids)
+        self.select(canvas, canvas.library.strokes_in_lasso(canvas.page_id, path), mods)
 
 
 class StrokeEraserTool(Tool):
