@@ -222,3 +222,22 @@ def test_hooked_descender_runs_down_its_stem_first():
     p = strokes[0].points
     assert p[0, 1] < 10 and abs(p[0, 0] - 64) < 4, p[:2]  # starts at the top of the stem
     assert p[-1, 0] < 10  # ends at the tail's tip
+
+
+def test_a_filled_in_loop_is_drawn_along_both_sides():
+    """A leg drawn down and back up a little apart fills in to one ink band two pens wide:
+    the retrace's two passes run along its two sides, not on top of each other (which would
+    draw the middle twice and leave the edges bare)."""
+    down = np.array([[18, 30], [18, 100]], np.int32)
+    up_and_arch = np.array([[23, 100], [23, 60], [35, 45], [55, 40], [75, 50], [85, 100]], np.int32)
+
+    def draw(im, w):
+        cv2.polylines(im, [down.reshape(-1, 1, 2)], False, 255, w)
+        cv2.polylines(im, [up_and_arch.reshape(-1, 1, 2)], False, 255, w)
+        cv2.line(im, (18, 100), (23, 100), 255, w)
+    strokes = trace_mask(drawn((120, 110), draw))
+    leg = np.concatenate([resample(s.points, 1.0) for s in strokes])
+    leg = leg[(leg[:, 1] > 65) & (leg[:, 1] < 90) & (leg[:, 0] < 30)]
+    assert len(leg), "the leg was not traced"
+    # both sides of the band are drawn: points near x=18 and near x=23, not only the centre line
+    assert leg[:, 0].min() < 19.5 and leg[:, 0].max() > 21.5, sorted(leg[:, 0].round(1))

@@ -263,12 +263,14 @@ def components(g: Graph) -> list[list[int]]:
     return list(groups.values())
 
 
-def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_frac: float = 0.0) -> None:
+def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_frac: float = 0.0,
+                 pen_radius: float = 0.0) -> None:
     """Turn short dead ends into out-and-back loops, as a pen retraces the stem of a 'd' or
     the leg of an 'n'. In each connected piece the two dead ends farthest left and right
     stay real stroke ends (where the pen went down and came up). With ``dist`` (the distance
     transform), a retraced tip reaches ``tip_frac`` of the pen radius further, into the cap
-    that thinning ate."""
+    that thinning ate; with ``pen_radius`` too, the two passes move apart where the ink is
+    wider than one pen (see ``spread_passes``)."""
     inc = g.incidence()
     for comp in components(g):
         tips = [n for n in comp if len(inc[n]) == 1]
@@ -288,13 +290,16 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
             del g.edges[e], g.nodes[n]
             if dist is not None and tip_frac > 0 and len(out) >= 3:
                 out = np.vstack([out, tip_point(out, dist, tip_frac)[None]])
-            g.add_edge(j, j, np.vstack([out, out[-2::-1]]))
+            there, back = spread_passes(out, dist, pen_radius)
+            g.add_edge(j, j, np.vstack([there, back[-2::-1]]))
 
 
-def pair_odd_junctions(g: Graph, max_len: float) -> None:
+def pair_odd_junctions(g: Graph, max_len: float, dist: np.ndarray | None = None,
+                       pen_radius: float = 0.0) -> None:
     """Retrace short edges between junctions of odd degree (a pen path has two odd ends,
     so every other odd junction means a pen lift unless a part was drawn twice, as in the
-    stem of an 'a' or 'h'). Shortest edges first; each piece keeps two odd nodes."""
+    stem of an 'a' or 'h'). Shortest edges first; each piece keeps two odd nodes. With
+    ``dist`` and ``pen_radius`` the two passes move apart where the ink is wider than a pen."""
     inc = g.incidence()
     deg = {n: len(v) for n, v in inc.items()}
     for comp in components(g):
@@ -308,8 +313,39 @@ def pair_odd_junctions(g: Graph, max_len: float) -> None:
                 break
             ed = g.edges[e]
             if ed.u in odd and ed.v in odd and deg[ed.u] > 1 and deg[ed.v] > 1:
-                g.add_edge(ed.u, ed.v, ed.pts.copy())
+                one, two = spread_passes(ed.pts, dist, pen_radius)
+                ed.pts = one
+                g.add_edge(ed.u, ed.v, two)
                 odd -= {ed.u, ed.v}
+
+
+def spread_passes(pts: np.ndarray, dist: np.ndarray | None,
+                  pen_radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """The two passes of a path the pen drew twice: offset to either side by the ink's
+    half-width beyond one pen radius, tapering to the path's ends so they stay joined.
+    Where the ink is one pen wide (a true retrace, the stem of a 'd') both stay on the
+    centre line; where it is wider (a loop the ink filled in, the eye of a small 'e') the
+    passes run along its two sides, as the pen did, instead of on top of each other."""
+    pts = np.asarray(pts, np.float32)
+    if dist is None or pen_radius <= 0 or len(pts) < 5:
+        return pts.copy(), pts.copy()
+    h, w = dist.shape
+    xi = np.clip(np.rint(pts[:, 0]).astype(int), 0, w - 1)
+    yi = np.clip(np.rint(pts[:, 1]).astype(int), 0, h - 1)
+    # distance transform is to the centre of the nearest paper pixel: half-width = dt - 0.5
+    off = np.clip(dist[yi, xi] - 0.5 - pen_radius, 0.0, 1.5 * pen_radius)
+    off = np.convolve(np.pad(off, 2, mode="edge"), np.ones(5) / 5, mode="valid")
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    ramp = np.clip(np.minimum(arc, arc[-1] - arc) / max(pen_radius, 1.0), 0.0, 1.0)
+    off = off * ramp
+    if not (off > 0.25).any():
+        return pts.copy(), pts.copy()
+    tang = np.gradient(pts, axis=0)
+    tang /= np.maximum(np.hypot(*tang.T), 1e-6)[:, None]
+    right = np.stack([-tang[:, 1], tang[:, 0]], 1)  # x right, y down: the pen's right hand
+    shift = (right * off[:, None]).astype(np.float32)
+    return pts + shift, pts - shift
 
 
 def tip_point(path: np.ndarray, dist: np.ndarray, frac: float) -> np.ndarray:

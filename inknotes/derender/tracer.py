@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 TIP_FRAC = 0.5  # of the local pen radius added to open stroke ends
 RETRACE_FRAC = 0.15  # of the ink height: longest edge between odd junctions drawn twice
 REACH = 1.5  # pen widths along a branch that set its direction at a junction
+SPREAD = 0.6  # of the pen radius: where the ink is wider, the two passes of a retrace part
 SPUR = 1.0  # pen widths: shorter dead ends off a junction are thinning artefacts
 
 
@@ -130,8 +131,10 @@ def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.nda
     prune_spurs(g, spur_len=max(2.0, SPUR * pw))
     merge_junctions(g, merge_len=max(2.0, 0.9 * pw))
     ys = np.nonzero(mask.any(1))[0]
-    add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1), dist=dt, tip_frac=TIP_FRAC)
-    pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1))
+    add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1), dist=dt, tip_frac=TIP_FRAC,
+                 pen_radius=SPREAD * 0.5 * pw)
+    pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1), dist=dt,
+                       pen_radius=SPREAD * 0.5 * pw)
     partner = pair_ends(g, reach=max(3.0, REACH * pw))
     return [_extend_tips(_smooth(p), dt) for p in walk_trails(g, partner)], dt, pw
 
