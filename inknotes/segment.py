@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
+from scipy.signal import find_peaks
 
 from .errors import EngineError
 from .imaging import PreparedPage
@@ -32,6 +34,7 @@ class Region:
     box: tuple[int, int, int, int]  # x, y, w, h in prepared coords, tight around its ink
     mask: np.ndarray  # (h, w) bool: only this region's ink
     line: int  # 0-based text line index in reading order
+    packed: bool = False  # on a line cut out of a block of small, tightly packed lines
 
 
 @dataclass
@@ -139,42 +142,153 @@ def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(dx, dy)
 
 
+def _line_bands(ys: np.ndarray, xs: np.ndarray, width: int, pw: float) -> np.ndarray | None:
+    """Text line per ink pixel of one tight block, or None when the block is not several lines.
+
+    Small writing (a footnote, a note in the margin) packs its lines so closely that letters of
+    neighbouring lines touch, so connected components cannot tell the lines apart. Its row
+    profile still can: one dense band per line at a regular pitch. The profile is taken along
+    the block's own slope (the one that makes the bands sharpest), and the block counts as
+    several lines only when at least three bands each run across most of its width at a
+    steady pitch -- the letters of one word also make two or three peaks (ascenders, a bar),
+    but not three wide, evenly spaced ones.
+    """
+    best = (-1.0, 0.0)
+    xc = xs - width / 2
+    for s in np.linspace(-0.1, 0.1, 11):
+        yy = np.round(ys - s * xc).astype(int)
+        h = np.bincount(yy - yy.min()).astype(float)
+        if (sc := float(h @ h)) > best[0]:
+            best = (sc, s)
+    yy = ys - best[1] * xc
+    yy = yy - yy.min()
+    k = max(3, int(round(pw)) | 1)
+    prof = np.convolve(np.bincount(np.round(yy).astype(int)).astype(float), np.ones(k) / k, "same")
+    peaks, _ = find_peaks(prof, height=0.35 * prof.max(), prominence=0.3 * prof.max(),
+                          distance=max(2, int(2 * pw)))
+    if len(peaks) < 3:
+        return None
+    cov = np.array([len(np.unique(xs[np.abs(yy - p) <= max(1.0, pw / 2)])) / width for p in peaks])
+    strong = peaks[cov >= 0.6]
+    if len(strong) < 3:
+        return None
+    gaps = np.diff(strong)
+    pitch = float(np.median(gaps))
+    if gaps.max() > 1.5 * pitch or gaps.min() < 0.6 * pitch or width < 4 * pitch:
+        return None
+    # a short first or last line still counts when it sits one pitch from its neighbour
+    keep = list(strong)
+    for p, c in zip(peaks, cov, strict=True):
+        if c >= 0.15 and p not in keep and min(abs(p - q) for q in keep) >= 0.6 * pitch:
+            keep.append(p)
+    keep = np.sort(np.array(keep))
+    cuts = [a + int(np.argmin(prof[a:b + 1])) + 0.5 for a, b in zip(keep[:-1], keep[1:], strict=True)]
+    return np.searchsorted(np.array(cuts), yy)
+
+
+def _split_blocks(mask: np.ndarray, lab: np.ndarray, n: int,
+                  pw: float) -> tuple[np.ndarray, int, np.ndarray, list[int]]:
+    """Cut blocks of closely packed small lines into one component per line piece.
+
+    Returns the new (densely numbered) labels, their count, per component its block line
+    (-1 for components outside any such block) and per block line the first line of its block.
+    """
+    # blocks: ink closer than a pen width above or below, or a few pen widths (a word gap of
+    # small writing) to the side
+    r = int(np.ceil(pw))
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((2 * r + 1, 10 * r + 1), np.uint8))
+    nb, blab, bst, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
+    band_of: dict[int, int] = {}
+    lab = lab.copy()
+    nxt, nlines = n, 0
+    first: list[int] = []
+    for b in range(1, nb):
+        x, y, w, h, _ = bst[b]
+        if h < 8 * pw or w < 12 * pw:  # room for at least three lines of letters
+            continue
+        ys, xs = np.nonzero((blab[y:y + h, x:x + w] == b) & mask[y:y + h, x:x + w])
+        band = _line_bands(ys.astype(float), xs.astype(float), int(w), pw)
+        if band is None:
+            continue
+        for k in range(int(band.max()) + 1):
+            sel = band == k
+            piece = np.zeros((h, w), np.uint8)
+            piece[ys[sel], xs[sel]] = 1
+            m, plab = cv2.connectedComponents(piece, connectivity=8)
+            on = plab[ys[sel], xs[sel]]
+            lab[ys[sel] + y, xs[sel] + x] = on + nxt - 1
+            for j in range(m - 1):
+                band_of[nxt + j] = nlines + k
+            nxt += m - 1
+        first += [nlines] * (int(band.max()) + 1)
+        nlines += int(band.max()) + 1
+    if not band_of:
+        return lab, n, np.full(n - 1, -1), []
+    used = np.bincount(lab.ravel(), minlength=nxt) > 0
+    used[0] = True
+    lut = np.cumsum(used) - 1
+    band = np.full(int(lut[-1]), -1)
+    for old, k in band_of.items():
+        band[lut[old] - 1] = k
+    return lut[lab].astype(np.int32), int(lut[-1]) + 1, band, first
+
+
 def ink_regions(prepared: PreparedPage) -> list[Region]:
     """Word-sized groups of ink in reading order; every ink pixel in exactly one region."""
     mask = prepared.mask
-    n, lab, st, cent = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
     if n <= 1:
         return []
-    st, cent = st[1:], cent[1:]
-    x0, y0 = st[:, 0].astype(float), st[:, 1].astype(float)
-    x1, y1 = x0 + st[:, 2], y0 + st[:, 3]
-    boxes = np.stack([x0, y0, x1, y1], 1)
-    hgt = st[:, 3].astype(float)
     pw = max(prepared.pen_width, 1.0)
-    sizable = st[:, 4] >= 4 * pw * pw
+    lab, n, block_line, block_first = _split_blocks(mask, lab, n, pw)
+    sl = ndimage.find_objects(lab)
+    area = np.bincount(lab.ravel(), minlength=n)[1:].astype(float)
+    x0 = np.array([s[1].start for s in sl], float)
+    y0 = np.array([s[0].start for s in sl], float)
+    x1 = np.array([s[1].stop for s in sl], float)
+    y1 = np.array([s[0].stop for s in sl], float)
+    boxes = np.stack([x0, y0, x1, y1], 1)
+    hgt, wid = y1 - y0, x1 - x0
+    free = block_line < 0
+    sizable = (area >= 4 * pw * pw) & free
     ref_h = float(np.median(hgt[sizable])) if sizable.any() else float(np.median(hgt))
     # main components set the lines; dots, accents and bars are attached afterwards
-    main = (hgt >= 0.45 * ref_h) | (st[:, 2] >= 1.5 * ref_h)
+    main = ((hgt >= 0.45 * ref_h) | (wid >= 1.5 * ref_h)) & free
     cy = (y0 + y1) / 2
-    line = _assign_lines(y0, y1, x0, main)
-    line, main = _fold_marks(line, main, boxes, hgt)
-    mains = np.flatnonzero(main)
-    for i in np.flatnonzero(~main):
-        j = mains[np.argmin(_box_gap(boxes[i], boxes[mains]))]
-        line[i] = line[j]
-    # reading order of lines: top to bottom by median centre
-    nl = int(line.max()) + 1
-    order = np.argsort([np.median(cy[(line == k) & main]) for k in range(nl)])
-    rank = np.empty(nl, int)
-    rank[order] = np.arange(nl)
+    line = np.full(n - 1, -1)
+    nl = 0
+    if main.any():
+        line = _assign_lines(y0, y1, x0, main)
+        line, main = _fold_marks(line, main, boxes, hgt)
+        mains = np.flatnonzero(main)
+        for i in np.flatnonzero(~main & free):
+            j = mains[np.argmin(_box_gap(boxes[i], boxes[mains]))]
+            line[i] = line[j]
+        nl = int(line.max()) + 1
+    elif free.any():  # only specks outside the blocks: one line of them
+        line[free] = 0
+        nl = 1
+    # reading order of lines: top to bottom by median centre; a block's lines stay together, in
+    # their own order, where the block's first line sits
+    keys = [(float(np.median(cy[(line == k) & main])), 0) for k in range(nl)]
+    if block_first:
+        at = [float(np.median(cy[block_line == k])) for k in range(len(block_first))]
+        keys += [(at[f], k + 1) for k, f in enumerate(block_first)]
+        line = np.where(free, line, nl + block_line)
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rank = np.empty(len(keys), int)
+    rank[order] = np.arange(len(keys))
     line = rank[line]
+    main = main | ~free
 
     regions: list[Region] = []
-    for k in range(nl):
+    for k in range(len(keys)):
         members = np.flatnonzero(line == k)
+        if not len(members):
+            continue
         words = _split_words(lab, members, boxes, main, pw)
         for ids in words:
-            regions.append(_region(lab, ids, boxes, k))
+            regions.append(_region(lab, ids, boxes, k, packed=bool(block_line[ids[0]] >= 0)))
     return regions
 
 
@@ -219,12 +333,12 @@ def _split_words(lab: np.ndarray, members: np.ndarray, boxes: np.ndarray, main: 
     return out
 
 
-def _region(lab: np.ndarray, ids: np.ndarray, boxes: np.ndarray, line: int) -> Region:
+def _region(lab: np.ndarray, ids: np.ndarray, boxes: np.ndarray, line: int, packed: bool = False) -> Region:
     bx = boxes[ids]
     xa, ya, xb, yb = int(bx[:, 0].min()), int(bx[:, 1].min()), int(bx[:, 2].max()), int(bx[:, 3].max())
     crop = lab[ya:yb, xa:xb]
     m = np.isin(crop, ids + 1)
-    return Region(box=(xa, ya, xb - xa, yb - ya), mask=m, line=line)
+    return Region(box=(xa, ya, xb - xa, yb - ya), mask=m, line=line, packed=packed)
 
 
 # ----------------------------------------------------------------------------- Tesseract
@@ -320,13 +434,21 @@ def group_words(regions: list[Region], words: list[OcrWord]) -> list[WordGroup]:
         primary.append(best)
         touching.append(sorted([best, *also], key=lambda j: words[j].box[0]))
 
+    # an OCR box over several packed lines (Tesseract cannot part small, touching lines) is split
+    # by line, so the line order holds; its text stays with the part that holds most of its ink
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(primary):
-        groups.setdefault(("ocr", p) if p >= 0 else ("ink", i), []).append(i)
+        key = ("ocr", p, regions[i].line if regions[i].packed else -1) if p >= 0 else ("ink", i)
+        groups.setdefault(key, []).append(i)
+    ink_of: dict[int, tuple[int, tuple]] = {}
+    for key, ids in groups.items():
+        if key[0] == "ocr":
+            total = sum(int(regions[i].mask.sum()) for i in ids)
+            ink_of[key[1]] = max(ink_of.get(key[1], (-1, key)), (total, key))
     out: list[WordGroup] = []
     for key, ids in groups.items():
         line = min(regions[i].line for i in ids)
-        if key[0] == "ink":
+        if key[0] == "ink" or ink_of[key[1]][1] != key:
             out.append(WordGroup(region_ids=ids, text="", confidence=-1.0, line=line, source="ink"))
             continue
         used: list[int] = []
