@@ -241,3 +241,17 @@ def test_a_filled_in_loop_is_drawn_along_both_sides():
     assert len(leg), "the leg was not traced"
     # both sides of the band are drawn: points near x=18 and near x=23, not only the centre line
     assert leg[:, 0].min() < 19.5 and leg[:, 0].max() > 21.5, sorted(leg[:, 0].round(1))
+
+
+def test_a_tall_filled_in_loop_is_drawn_up_and_back_down():
+    """An 'l' written as a narrow loop whose eye filled in with ink: however tall, the pen went
+    up and came back down, so the loop is one stroke with both passes, not a single stem."""
+    # the 'l' then an 'm' and a long tail, so most of the ink is one pen wide
+    word = np.array([[4, 110], [18, 108], [18, 10], [23, 10], [23, 108], [45, 110], [45, 80], [60, 75],
+                     [70, 110], [70, 80], [85, 75], [95, 110], [160, 110]], np.int32)
+    mask = drawn((120, 170), lambda im, w: cv2.polylines(im, [word.reshape(-1, 1, 2)], False, 255, w))
+    strokes = trace_mask(mask)
+    assert len(strokes) == 1
+    loop = resample(strokes[0].points, 1.0)
+    loop = loop[(loop[:, 0] < 30) & (loop[:, 1] < 90)]
+    assert len(loop) > 2 * 70  # the loop is drawn up and back down, not as one stem

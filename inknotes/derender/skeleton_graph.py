@@ -264,13 +264,14 @@ def components(g: Graph) -> list[list[int]]:
 
 
 def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_frac: float = 0.0,
-                 pen_radius: float = 0.0) -> None:
+                 pen_radius: float = 0.0, spread: float = 1.0) -> None:
     """Turn short dead ends into out-and-back loops, as a pen retraces the stem of a 'd' or
     the leg of an 'n'. In each connected piece the two dead ends farthest left and right
     stay real stroke ends (where the pen went down and came up). With ``dist`` (the distance
     transform), a retraced tip reaches ``tip_frac`` of the pen radius further, into the cap
-    that thinning ate; with ``pen_radius`` too, the two passes move apart where the ink is
-    wider than one pen (see ``spread_passes``)."""
+    that thinning ate; with ``pen_radius`` too, a dead end longer than ``max_len`` is retraced
+    when its ink is filled in (``_filled_in``), and the two passes move apart where the ink
+    is wider than ``spread`` pen radii (see ``spread_passes``)."""
     inc = g.incidence()
     for comp in components(g):
         tips = [n for n in comp if len(inc[n]) == 1]
@@ -283,19 +284,36 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
                 continue
             e, side = inc[n][0]
             ed = g.edges[e]
-            if ed.length >= max_len or len(inc[ed.u if side == 1 else ed.v]) < 2:
+            if len(inc[ed.u if side == 1 else ed.v]) < 2:
                 continue
             out = ed.pts if side == 1 else ed.pts[::-1]  # junction -> tip
+            if ed.length >= max_len and not _filled_in(out, dist, pen_radius):
+                continue
             j = ed.u if side == 1 else ed.v
             del g.edges[e], g.nodes[n]
             if dist is not None and tip_frac > 0 and len(out) >= 3:
                 out = np.vstack([out, tip_point(out, dist, tip_frac)[None]])
-            there, back = spread_passes(out, dist, pen_radius)
+            there, back = spread_passes(out, dist, spread * pen_radius)
             g.add_edge(j, j, np.vstack([there, back[-2::-1]]))
 
 
+WIDE = 1.6  # pen radii of ink half-width: a dead end this wide is a filled-in loop
+
+
+def _filled_in(out: np.ndarray, dist: np.ndarray | None, pen_radius: float) -> bool:
+    """Whether a dead end is an out-and-back loop the ink filled in (the ascender of a 'd' or
+    an 'l' written as a narrow loop): along its middle the ink is about two pens wide."""
+    if dist is None or pen_radius <= 0 or len(out) < 6:
+        return False
+    h, w = dist.shape
+    mid = out[len(out) // 4: len(out) - len(out) // 4]
+    xi = np.clip(np.rint(mid[:, 0]).astype(int), 0, w - 1)
+    yi = np.clip(np.rint(mid[:, 1]).astype(int), 0, h - 1)
+    return float(np.median(dist[yi, xi])) - 0.5 >= WIDE * pen_radius
+
+
 def pair_odd_junctions(g: Graph, max_len: float, dist: np.ndarray | None = None,
-                       pen_radius: float = 0.0) -> None:
+                       pen_radius: float = 0.0, spread: float = 1.0) -> None:
     """Retrace short edges between junctions of odd degree (a pen path has two odd ends,
     so every other odd junction means a pen lift unless a part was drawn twice, as in the
     stem of an 'a' or 'h'). Shortest edges first; each piece keeps two odd nodes. With
@@ -313,7 +331,7 @@ def pair_odd_junctions(g: Graph, max_len: float, dist: np.ndarray | None = None,
                 break
             ed = g.edges[e]
             if ed.u in odd and ed.v in odd and deg[ed.u] > 1 and deg[ed.v] > 1:
-                one, two = spread_passes(ed.pts, dist, pen_radius)
+                one, two = spread_passes(ed.pts, dist, spread * pen_radius)
                 ed.pts = one
                 g.add_edge(ed.u, ed.v, two)
                 odd -= {ed.u, ed.v}

@@ -132,9 +132,9 @@ def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.nda
     merge_junctions(g, merge_len=max(2.0, 0.9 * pw))
     ys = np.nonzero(mask.any(1))[0]
     add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1), dist=dt, tip_frac=TIP_FRAC,
-                 pen_radius=SPREAD * 0.5 * pw)
+                 pen_radius=0.5 * pw, spread=SPREAD)
     pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1), dist=dt,
-                       pen_radius=SPREAD * 0.5 * pw)
+                       pen_radius=0.5 * pw, spread=SPREAD)
     partner = pair_ends(g, reach=max(3.0, REACH * pw))
     return [_extend_tips(_smooth(p), dt) for p in walk_trails(g, partner)], dt, pw
 
