@@ -293,7 +293,7 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
             del g.edges[e], g.nodes[n]
             if dist is not None and tip_frac > 0 and len(out) >= 3:
                 out = np.vstack([out, tip_point(out, dist, tip_frac)[None]])
-            there, back = spread_passes(out, dist, spread * pen_radius)
+            there, back = spread_passes(out, dist, pen_radius, spread)
             g.add_edge(j, j, np.vstack([there, back[-2::-1]]))
 
 
@@ -331,19 +331,23 @@ def pair_odd_junctions(g: Graph, max_len: float, dist: np.ndarray | None = None,
                 break
             ed = g.edges[e]
             if ed.u in odd and ed.v in odd and deg[ed.u] > 1 and deg[ed.v] > 1:
-                one, two = spread_passes(ed.pts, dist, spread * pen_radius)
+                one, two = spread_passes(ed.pts, dist, pen_radius, spread)
                 ed.pts = one
                 g.add_edge(ed.u, ed.v, two)
                 odd -= {ed.u, ed.v}
 
 
-def spread_passes(pts: np.ndarray, dist: np.ndarray | None,
-                  pen_radius: float) -> tuple[np.ndarray, np.ndarray]:
+CAP = 2.0  # pen radii: the most a pass moves off the centre line
+
+
+def spread_passes(pts: np.ndarray, dist: np.ndarray | None, pen_radius: float,
+                  spread: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The two passes of a path the pen drew twice: offset to either side by the ink's
     half-width beyond one pen radius, tapering to the path's ends so they stay joined.
     Where the ink is one pen wide (a true retrace, the stem of a 'd') both stay on the
     centre line; where it is wider (a loop the ink filled in, the eye of a small 'e') the
-    passes run along its two sides, as the pen did, instead of on top of each other."""
+    passes run along its two sides, as the pen did, instead of on top of each other.
+    ``spread`` (pen radii) is the half-width from which they part."""
     pts = np.asarray(pts, np.float32)
     if dist is None or pen_radius <= 0 or len(pts) < 5:
         return pts.copy(), pts.copy()
@@ -351,7 +355,7 @@ def spread_passes(pts: np.ndarray, dist: np.ndarray | None,
     xi = np.clip(np.rint(pts[:, 0]).astype(int), 0, w - 1)
     yi = np.clip(np.rint(pts[:, 1]).astype(int), 0, h - 1)
     # distance transform is to the centre of the nearest paper pixel: half-width = dt - 0.5
-    off = np.clip(dist[yi, xi] - 0.5 - pen_radius, 0.0, 1.5 * pen_radius)
+    off = np.clip(dist[yi, xi] - 0.5 - spread * pen_radius, 0.0, CAP * pen_radius)
     off = np.convolve(np.pad(off, 2, mode="edge"), np.ones(5) / 5, mode="valid")
     seg = np.hypot(*np.diff(pts, axis=0).T)
     arc = np.concatenate([[0.0], np.cumsum(seg)])
