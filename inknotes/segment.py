@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 from scipy.signal import find_peaks
+from scipy.stats import theilslopes
 
 from .errors import EngineError
 from .imaging import PreparedPage
@@ -133,6 +134,64 @@ def _fold_marks(line: np.ndarray, main: np.ndarray, boxes: np.ndarray,
     dense = np.full(int(line.max()) + 1, -1)
     dense[used] = np.arange(len(used))
     return np.where(line >= 0, dense[np.maximum(line, 0)], -1), main
+
+
+def _join_side_by_side(line: np.ndarray, main: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Two "lines" that never stack (no letter of one above a letter of the other) and sit on
+    one baseline are one line: the left-to-right walk can start a line at a quote mark or a
+    capital and later put the rest of a rising line there, splitting it in two."""
+    def letters(k: int) -> np.ndarray:
+        m = np.flatnonzero((line == k) & main)
+        h = boxes[m, 3] - boxes[m, 1]
+        return m[h >= 0.6 * np.median(h)] if len(m) else m
+
+    def fit(m: np.ndarray) -> tuple[float, float]:
+        x, c = (boxes[m, 0] + boxes[m, 2]) / 2, (boxes[m, 1] + boxes[m, 3]) / 2
+        if len(m) < 3 or np.ptp(x) <= 0:
+            return 0.0, float(np.median(c))
+        slope = float(np.clip(theilslopes(c, x)[0], -0.3, 0.3))
+        return slope, float(np.median(c - slope * x))
+
+    def one_line(la: np.ndarray, lb: np.ndarray) -> bool:
+        """Both lines' letters sit on the union's centre line, and each line long enough to
+        have a slope of its own runs the union's way (a date at the right above a greeting at
+        the left lines up only along a slant neither of them has)."""
+        u = np.concatenate([la, lb])
+        slope, icpt = fit(u)
+        h = max(float(np.median(boxes[u, 3] - boxes[u, 1])), 1.0)
+        for m in (la, lb):
+            x, c = (boxes[m, 0] + boxes[m, 2]) / 2, (boxes[m, 1] + boxes[m, 3]) / 2
+            if np.median(np.abs(c - (slope * x + icpt))) > 0.3 * h:
+                return False
+            if len(m) >= 3 and np.ptp(x) >= 3 * h and abs(fit(m)[0] - slope) > 0.03:
+                return False
+        return True
+
+    merged = True
+    while merged:
+        merged = False
+        n = int(line.max()) + 1 if (line >= 0).any() else 0
+        for a in range(n):
+            la = letters(a)
+            if not len(la):
+                continue
+            for b in range(a + 1, n):
+                lb = letters(b)
+                if not len(lb):
+                    continue
+                ba, bb = boxes[(line == a) & main], boxes[(line == b) & main]
+                ov = np.minimum(ba[:, None, 2], bb[None, :, 2]) - np.maximum(ba[:, None, 0], bb[None, :, 0])
+                narrow = np.minimum((ba[:, 2] - ba[:, 0])[:, None], (bb[:, 2] - bb[:, 0])[None])
+                if (ov > 0.3 * np.maximum(narrow, 1.0)).any():
+                    continue  # stacked somewhere: two real lines
+                if one_line(la, lb):
+                    line[line == b] = a
+                    line[line > b] -= 1
+                    merged = True
+                    break
+            if merged:
+                break
+    return line
 
 
 def _box_gap(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -261,6 +320,7 @@ def ink_regions(prepared: PreparedPage) -> list[Region]:
     if main.any():
         line = _assign_lines(y0, y1, x0, main)
         line, main = _fold_marks(line, main, boxes, hgt)
+        line = _join_side_by_side(line, main, boxes)
         mains = np.flatnonzero(main)
         for i in np.flatnonzero(~main & free):
             j = mains[np.argmin(_box_gap(boxes[i], boxes[mains]))]

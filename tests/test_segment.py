@@ -126,3 +126,27 @@ def test_a_mark_above_a_word_joins_its_line_instead_of_coming_first():
     # the mark (top right) is not the first region in reading order
     first = regions[0]
     assert first.box[0] < prep.mask.shape[1] / 3
+
+
+def _written(size: tuple[int, int], texts: list[tuple[str, int, int]]) -> PreparedPage:
+    img = np.full((*size, 3), 250, np.uint8)
+    for text, x, y in texts:
+        cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, (20, 20, 120), 3, cv2.LINE_AA)
+    return _prepared(img)
+
+
+def test_a_rising_line_opened_by_a_quote_mark_stays_one_line():
+    # UNIPEN "' bubblet ' which is not in Webster . I was" (photo look): the line rises to the
+    # right until its words reach the height of the opening quote mark
+    prep = prepare(load_pages(FIX / "segment_rising_line.jpg")[0])
+    regions = ink_regions(prep)
+    assert {r.line for r in regions} == {0}
+    assert _coverage_is_exact(prep, regions)
+
+
+def test_a_date_at_the_right_and_a_greeting_below_it_stay_two_lines():
+    prep = _written((220, 1000), [("Nov 25", 760, 60), ("Dear John", 30, 170)])
+    regions = ink_regions(prep)
+    assert {r.line for r in regions} == {0, 1}
+    date = [r for r in regions if r.box[0] > 700]
+    assert all(r.line == 0 for r in date)  # read first: it is higher up
