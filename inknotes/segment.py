@@ -98,14 +98,18 @@ def _assign_lines(top: np.ndarray, bot: np.ndarray, left: np.ndarray, main: np.n
         xs[best].append(float(left[i] + h[i] / 2))
         cs[best].append(float(cy[i]))
         hs[best].append(float(h[i]))
-        rx, rc = np.array(xs[best][-recent:]), np.array(cs[best][-recent:])
+        rx, rc, rh = xs[best][-recent:], cs[best][-recent:], hs[best][-recent:]
         slope = 0.0
-        if len(rx) >= 3 and np.ptp(rx) > 0:
-            slope = float(np.clip(np.polyfit(rx, rc, 1)[0], -0.3, 0.3))
-        fit[best] = (slope, float(np.median(rc - slope * rx)))
-        hh[best] = statistics.median(hs[best][-recent:])
-        rh = np.array(hs[best][-recent:])
-        bt[best], bb[best] = float(np.median(rc - rh / 2)), float(np.median(rc + rh / 2))
+        if len(rx) >= 3:  # least-squares slope of centre against x (plain Python: a few points)
+            mx, mc = sum(rx) / len(rx), sum(rc) / len(rc)
+            sxx = sum((x - mx) ** 2 for x in rx)
+            if sxx > 0:
+                sxc = sum((x - mx) * (c - mc) for x, c in zip(rx, rc, strict=True))
+                slope = min(0.3, max(-0.3, sxc / sxx))
+        fit[best] = (slope, statistics.median(c - slope * x for x, c in zip(rx, rc, strict=True)))
+        hh[best] = statistics.median(rh)
+        bt[best] = statistics.median(c - hh_ / 2 for c, hh_ in zip(rc, rh, strict=True))
+        bb[best] = statistics.median(c + hh_ / 2 for c, hh_ in zip(rc, rh, strict=True))
         line[i] = best
     return line
 
