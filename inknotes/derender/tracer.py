@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import Cancelled, EngineError
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
+from .direction import load_direction
 from .ordering import order_strokes, orient, pair_ends, text_lines, walk_trails
 from .prior import load_prior
 from .skeleton_graph import (
@@ -101,9 +102,12 @@ def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True) -> list[S
         return []
     paths = [orient(p) for p in paths]
     prior = load_prior() if use_prior else None
+    direction = load_direction() if use_prior else None
+    if direction is not None:  # the learned shape check overrules the rules where it is sure
+        paths = direction.orient(paths, pw)
     if prior is None:
         order = order_strokes(paths)
-    else:  # learned direction, then learned order inside each text line
+    else:  # learned order inside each text line
         paths = prior.orient(paths, pw)
         order = [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], pw)]
     strokes = []

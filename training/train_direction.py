@@ -1,0 +1,152 @@
+"""Train the tracer's learned stroke-direction model (resources/models/tracer_direction.npz).
+
+usage:
+  python ../shared/tools/devset.py /tmp/dir_train --contributors art,bba,bbb,bbc,cea,ceb,dar,hpb \\
+      --words 1500 --lines 0 --pages 0 --seed 21
+  python ../shared/tools/devset.py /tmp/dir_train2 --contributors art,bba,bbb,bbc,cea,ceb,dar \\
+      --words 400 --lines 300 --pages 0 --seed 23
+  python ../shared/tools/devset.py /tmp/dir_held --contributors phi,pri,sta \\
+      --words 400 --lines 60 --pages 0 --seed 22
+  python training/train_direction.py /tmp/dir_train,/tmp/dir_train2 /tmp/dir_held
+
+Every benchmark image goes through the real imaging, region and tracer code up to the
+rule-oriented paths (``train_prior.collect``, cached per folder); each path is labelled with
+whether the rules ran it the way the pen did (``train_prior.labels``). The model
+(``inknotes.derender.direction``) is fitted with full-batch Adam in numpy, seeded; the
+threshold on its margin is chosen on the training writers only. Held-out contributors are
+scored with ../shared/tools/metrics.py through the same code the engine runs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train_prior import TOOLS, collect, labels, to_image  # noqa: E402
+
+from inknotes.derender.direction import DirectionModel, margin, shape_features  # noqa: E402
+from inknotes.derender.ordering import text_lines  # noqa: E402
+from inknotes.derender.prior import load_prior  # noqa: E402
+from inknotes.fileio import atomic_write  # noqa: E402
+
+sys.path.insert(0, str(TOOLS))
+from metrics import aggregate, compare  # noqa: E402
+
+
+def dataset(items: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Features of each labelled path as the rules run it and reversed, the label (1 = rules
+    right) and a weight (path length: long strokes count for more in the scores)."""
+    F, R, y, w = [], [], [], []
+    for item in items:
+        for r, (d, _) in zip(item["regions"], labels(item), strict=True):
+            ok = np.isfinite(d)
+            if not ok.any():
+                continue
+            paths = r["paths"]
+            f = shape_features(paths, r["pw"])
+            b = shape_features([p[::-1] for p in paths], r["pw"])
+            lens = np.array([float(np.sqrt((np.diff(p, axis=0) ** 2).sum(1)).sum()) for p in paths])
+            F.append(f[ok])
+            R.append(b[ok])
+            y.append(d[ok])
+            w.append(lens[ok])
+    w = np.concatenate(w)
+    return np.vstack(F), np.vstack(R), np.concatenate(y), w / w.mean()
+
+
+def fit(F: np.ndarray, R: np.ndarray, y: np.ndarray, wt: np.ndarray, hidden: int, steps: int,
+        seed: int, l2: float, lr: float = 0.01) -> dict[str, np.ndarray]:
+    """Antisymmetric MLP: logit = (h(F) - h(R)) @ W2, logistic loss, full-batch Adam."""
+    rng = np.random.default_rng(seed)
+    both = np.vstack([F, R])
+    mu, sd = both.mean(0), both.std(0) + 1e-6
+    A, B = (F - mu) / sd, (R - mu) / sd
+    w = {"W1": rng.normal(0, 1 / np.sqrt(A.shape[1]), (A.shape[1], hidden)), "b1": np.zeros(hidden),
+         "W2": rng.normal(0, 1 / np.sqrt(hidden), (hidden, 1))}
+    mom = {k: np.zeros_like(v) for k, v in w.items()}
+    vel = {k: np.zeros_like(v) for k, v in w.items()}
+    n = wt.sum()
+    for step in range(1, steps + 1):
+        ha, hb = np.tanh(A @ w["W1"] + w["b1"]), np.tanh(B @ w["W1"] + w["b1"])
+        p = 1 / (1 + np.exp(-((ha - hb) @ w["W2"]).ravel()))
+        g = ((p - y) * wt)[:, None] / n
+        grads = {"W2": (ha - hb).T @ g + l2 * w["W2"]}
+        ga, gb = (g @ w["W2"].T) * (1 - ha ** 2), -(g @ w["W2"].T) * (1 - hb ** 2)
+        grads["W1"] = A.T @ ga + B.T @ gb + l2 * w["W1"]
+        grads["b1"] = ga.sum(0) + gb.sum(0)
+        for k in w:
+            mom[k] = 0.9 * mom[k] + 0.1 * grads[k]
+            vel[k] = 0.999 * vel[k] + 0.001 * grads[k] ** 2
+            w[k] -= lr * (mom[k] / (1 - 0.9 ** step)) / (np.sqrt(vel[k] / (1 - 0.999 ** step)) + 1e-8)
+    return {**w, "mu": mu, "sd": sd}
+
+
+def weighted_accuracy(m: np.ndarray, y: np.ndarray, wt: np.ndarray, threshold: float) -> float:
+    keep = m >= -threshold  # the rules' direction stays unless the model is confident
+    return float(((keep == (y > 0.5)) * wt).sum() / wt.sum())
+
+
+def evaluate(items: list[dict], model: DirectionModel | None) -> dict:
+    """metrics.compare over the images: rule orientation, then the model, then the shipped
+    order prior, as the engine runs them."""
+    prior = load_prior()
+    rows = []
+    for item in items:
+        ink = []
+        for r in item["regions"]:
+            paths = r["paths"] if model is None else model.orient(r["paths"], r["pw"])
+            if prior is None:
+                order = list(range(len(paths)))
+            else:
+                order = [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], r["pw"])]
+            ink += [to_image(item, r, paths[i]) for i in order]
+        rows.append(compare(ink, item["truth"], tol=item["tol"]))
+    return aggregate(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("train", help="benchmark folders of the training contributors, comma separated")
+    ap.add_argument("held", help="benchmark folders of the held-out contributors, comma separated")
+    ap.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "resources" / "models"
+                    / "tracer_direction.npz")
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--l2", type=float, default=3e-2)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    t0 = time.time()
+    train = [x for d in a.train.split(",") for x in collect(Path(d), Path(d) / "direction_cache.pkl")]
+    held = [x for d in a.held.split(",") for x in collect(Path(d), Path(d) / "direction_cache.pkl")]
+    F, R, y, wt = dataset(train)
+    hF, hR, hy, hwt = dataset(held)
+    print(f"{len(y)} train paths (rules right {np.average(y, weights=wt):.3f} by length), "
+          f"{len(hy)} held-out ({np.average(hy, weights=hwt):.3f}); data {time.time() - t0:.0f} s")
+    params = fit(F, R, y, wt, a.hidden, a.steps, a.seed, a.l2)
+    m, hm = margin(params, F, R), margin(params, hF, hR)
+    # threshold: the smallest margin that is right more often than the rules, on training writers
+    best = max((weighted_accuracy(m, y, wt, t), -t) for t in np.linspace(0, 3, 31))
+    threshold = -best[1]
+    print(f"threshold {threshold:.1f}: path accuracy by length train {best[0]:.3f} "
+          f"(rules {np.average(y, weights=wt):.3f}), held {weighted_accuracy(hm, hy, hwt, threshold):.3f} "
+          f"(rules {np.average(hy, weights=hwt):.3f}); fit {time.time() - t0:.0f} s")
+    params["threshold"] = np.array([threshold])
+    model = DirectionModel(params)
+    keys = ["f1", "direction", "order_tau"]
+    for name, items in (("train", train), ("held", held)):
+        for label, md in (("rules", None), ("model", model)):
+            agg = evaluate(items, md)
+            print(f"{name:5} {label:5} " + " ".join(f"{k}={agg[k]:.3f}" for k in keys))
+    arrays = {k: np.asarray(v, np.float32) for k, v in params.items()}
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(a.out, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    print(f"wrote {a.out} ({a.out.stat().st_size} bytes) in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
