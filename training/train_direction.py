@@ -10,7 +10,7 @@ usage:
   python training/train_direction.py /tmp/dir_train,/tmp/dir_train2 /tmp/dir_held
 
 Every benchmark image goes through the real imaging, region and tracer code up to the
-rule-oriented paths (``train_prior.collect``, cached per folder); each path is labelled with
+rule-oriented paths (``train_prior.collect``, cached per folder and tracer source); each path is labelled with
 whether the rules ran it the way the pen did (``train_prior.labels``). The model
 (``inknotes.derender.direction``) is fitted with full-batch Adam in numpy, seeded; the
 threshold on its margin is chosen on the training writers only. Held-out contributors are
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_prior import TOOLS, collect, labels, to_image  # noqa: E402
+from train_prior import TOOLS, cache_path, collect, labels, to_image  # noqa: E402
 
 from inknotes.derender.direction import DirectionModel, margin, shape_features  # noqa: E402
 from inknotes.derender.ordering import text_lines  # noqa: E402
@@ -120,8 +120,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     t0 = time.time()
-    train = [x for d in a.train.split(",") for x in collect(Path(d), Path(d) / "direction_cache.pkl")]
-    held = [x for d in a.held.split(",") for x in collect(Path(d), Path(d) / "direction_cache.pkl")]
+    train = [x for d in a.train.split(",") for x in collect(Path(d), cache_path(Path(d)))]
+    held = [x for d in a.held.split(",") for x in collect(Path(d), cache_path(Path(d)))]
     F, R, y, wt = dataset(train)
     hF, hR, hy, hwt = dataset(held)
     print(f"{len(y)} train paths (rules right {np.average(y, weights=wt):.3f} by length), "
