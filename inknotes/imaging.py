@@ -265,6 +265,9 @@ def _rule_bands(lines: np.ndarray, lab: np.ndarray, keep: np.ndarray, axis: int)
     return band
 
 
+FAINT = 0.8  # of the writing's darkness: a loose hairline piece fainter than this is a rule
+
+
 def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
                   ink_level: float = 0.0) -> np.ndarray:
     """Drop long, thin, straight horizontal/vertical lines (rules, margins, grids).
@@ -297,7 +300,13 @@ def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
         reaches = (start <= edge) | (start + extent >= span - edge)  # rules run off the paper
         keep = straight & reaches & (extent >= max(0.45 * span, 60 if axis == 0 else 120))
         keep &= thick <= max(2.5, 0.6 * thin + 0.5)
-        keep |= straight & (extent >= max(3 * length, 100)) & (thick <= 1.8)
+        piece = straight & (extent >= max(3 * length, 100)) & (thick <= 1.8)
+        if dark is not None and ink_level > 0:
+            # a loose hairline piece is a faint rule only if it is fainter than the writing: a
+            # thin pencil word written flat ("irmus") is as long, straight and thin
+            tone = np.bincount(lab[lines > 0], weights=dark[lines > 0], minlength=n) / np.maximum(area, 1)
+            piece &= tone < FAINT * ink_level
+        keep |= piece
         keep[0] = False
         if keep.any():
             band = _rule_bands(lines, lab, keep, axis)

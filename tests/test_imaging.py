@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 from defusedxml import ElementTree
 from PIL import Image
+from scipy.spatial import cKDTree
 
 from inknotes.errors import InputError
 from inknotes.imaging import MAX_PIXELS, LoadedPage, find_page_quad, load_pages, prepare
@@ -265,3 +267,15 @@ def test_a_pipe_named_like_an_image_is_refused_without_waiting(tmp_path):
     p = tmp_path / "scan.png"
     os.mkfifo(p)
     _refused(p, "not a regular file")
+
+
+def test_a_thin_pencil_word_written_flat_is_not_taken_for_a_rule():
+    # UNIPEN "cantus firmus" in pencil: "irmus" runs long, flat and one pencil line thin, like a
+    # piece of a faint rule, but it is as dark as the rest of the writing
+    fix = Path(__file__).parent / "fixtures"
+    prep = prepare(load_pages(fix / "imaging_flat_pencil_word.png")[0])
+    truth = re.findall(r"<trace>(.*?)</trace>", (fix / "imaging_flat_pencil_word.gt.inkml").read_text(), re.S)
+    pts = np.array([[float(v) for v in p.split()[:2]] for t in truth for p in t.split(",")])
+    ink = np.argwhere(prep.mask)[:, ::-1]
+    d = cKDTree(ink).query(pts)[0]
+    assert (d <= 3.0).mean() >= 0.95, f"only {(d <= 3.0).mean():.2f} of the written line has ink under it"
