@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from train_prior import TOOLS, cache_path, collect, labels, to_image  # noqa: E402
 
-from inknotes.derender.direction import DirectionModel, margin, shape_features  # noqa: E402
+from inknotes.derender.direction import DirectionModel, features_both, margin  # noqa: E402
 from inknotes.derender.ordering import text_lines  # noqa: E402
 from inknotes.derender.prior import load_prior  # noqa: E402
 from inknotes.fileio import atomic_write  # noqa: E402
@@ -47,8 +47,7 @@ def dataset(items: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
             if not ok.any():
                 continue
             paths = r["paths"]
-            f = shape_features(paths, r["pw"])
-            b = shape_features([p[::-1] for p in paths], r["pw"])
+            f, b = features_both(paths, r["pw"])
             lens = np.array([float(np.sqrt((np.diff(p, axis=0) ** 2).sum(1)).sum()) for p in paths])
             F.append(f[ok])
             R.append(b[ok])

@@ -39,14 +39,34 @@ def shape_features(paths: list[np.ndarray], pw: float) -> np.ndarray:
     """(n, F) features of each path as oriented now: its resampled points relative to the
     word's ink box (scaled by the box height) and relative to the stroke's own first point,
     plus the rule features of ``prior.direction_features``."""
+    return features_both(paths, pw)[0]
+
+
+def features_both(paths: list[np.ndarray], pw: float) -> tuple[np.ndarray, np.ndarray]:
+    """``shape_features`` of the paths as oriented now and of the same paths reversed; the
+    reversed ones are rearranged from the forward ones (same numbers, half the work)."""
     allp = np.vstack(paths)
     lo = allp.min(0)
     H = max(float(np.ptp(allp[:, 1])), 4.0)
-    rows = []
+    fwd, rev = [], []
     for p in paths:
         r = _resampled(p)
-        rows.append(np.concatenate([((r - lo) / H).ravel(), ((r - r[0]) / H).ravel()]))
-    return np.hstack([np.asarray(rows), direction_features(paths, pw)])
+        b = r[::-1]
+        fwd.append(np.concatenate([((r - lo) / H).ravel(), ((r - r[0]) / H).ravel()]))
+        rev.append(np.concatenate([((b - lo) / H).ravel(), ((b - b[0]) / H).ravel()]))
+    f = direction_features(paths, pw)
+    return np.hstack([np.asarray(fwd), f]), np.hstack([np.asarray(rev), _reversed_rule_features(f)])
+
+
+def _reversed_rule_features(f: np.ndarray) -> np.ndarray:
+    """``prior.direction_features`` of reversed paths from those of the paths: start and end
+    swap, vectors from start to end, signed area and turning change sign."""
+    r = f.copy()
+    r[:, [0, 1, 2, 3]] = f[:, [2, 3, 0, 1]]
+    r[:, [4, 5, 10, 15]] = -f[:, [4, 5, 10, 15]]
+    r[:, [11, 12, 13, 14]] = -f[:, [13, 14, 11, 12]]
+    r[:, [16, 17, 18, 19]] = f[:, [17, 16, 19, 18]]
+    return r
 
 
 def _hidden(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -68,10 +88,9 @@ class DirectionModel:
     def orient(self, paths: list[np.ndarray], pw: float) -> list[np.ndarray]:
         if not paths:
             return paths
-        rev = [p[::-1] for p in paths]
-        m = margin(self.p, shape_features(paths, pw), shape_features(rev, pw))
-        return [r.copy() if k < -self.threshold and len(p) > 1 else p
-                for p, r, k in zip(paths, rev, m, strict=True)]
+        m = margin(self.p, *features_both(paths, pw))
+        return [p[::-1].copy() if k < -self.threshold and len(p) > 1 else p
+                for p, k in zip(paths, m, strict=True)]
 
 
 @lru_cache(maxsize=1)
