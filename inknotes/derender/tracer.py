@@ -32,6 +32,7 @@ from .skeleton_graph import (
 
 log = logging.getLogger(__name__)
 TIP_FRAC = 0.5  # of the local pen radius added to open stroke ends
+DEAD_END_FRAC = 0.45  # of the ink height: shorter dead ends are drawn out and back (longer: a pen lift)
 RETRACE_FRAC = 0.15  # of the ink height: longest edge between odd junctions drawn twice
 REACH = 1.5  # pen widths along a branch that set its direction at a junction
 SPREAD = 0.6  # of the pen radius: where the ink is wider, the two passes of a retrace part
@@ -135,7 +136,7 @@ def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.nda
     prune_spurs(g, spur_len=max(2.0, SPUR * pw))
     merge_junctions(g, merge_len=max(2.0, 0.9 * pw))
     ys = np.nonzero(mask.any(1))[0]
-    add_retraces(g, max_len=0.5 * float(ys[-1] - ys[0] + 1), dist=dt, tip_frac=TIP_FRAC,
+    add_retraces(g, max_len=DEAD_END_FRAC * float(ys[-1] - ys[0] + 1), dist=dt, tip_frac=TIP_FRAC,
                  pen_radius=0.5 * pw, spread=SPREAD)
     pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1), dist=dt,
                        pen_radius=0.5 * pw, spread=SPREAD)
