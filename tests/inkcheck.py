@@ -1,11 +1,15 @@
 """A tiny, independent ink scorer for tests (the evaluation tools live outside the repo)."""
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import cv2
 import numpy as np
 from scipy.spatial import cKDTree
+
+TRACER_FIXTURES = Path(__file__).parent / "fixtures" / "tracer"
 
 
 def read_traces(path: str | Path) -> list[np.ndarray]:
@@ -17,6 +21,17 @@ def read_traces(path: str | Path) -> list[np.ndarray]:
         pts = [[float(v) for v in p.split()[:2]] for p in el.text.strip().split(",") if p.strip()]
         if pts:
             out.append(np.array(pts))
+    return out
+
+
+def tracer_words() -> list[tuple[np.ndarray, list[np.ndarray], dict]]:
+    """The real handwritten words of fixtures/tracer: (Otsu ink mask, true strokes, metadata with
+    pen ``width``, scoring ``tol`` and ``text``)."""
+    out = []
+    for sid, meta in json.loads((TRACER_FIXTURES / "samples.json").read_text()).items():
+        grey = cv2.imread(str(TRACER_FIXTURES / f"{sid}.png"), cv2.IMREAD_GRAYSCALE)
+        _, m = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        out.append((m.astype(bool), read_traces(TRACER_FIXTURES / f"{sid}.gt.inkml"), meta))
     return out
 
 

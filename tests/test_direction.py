@@ -3,11 +3,6 @@ stroke opposite answers, make real handwriting's strokes run the way the writer 
 least as often as the rules do, and the tracer falls back to the rules without them."""
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
-import cv2
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -15,14 +10,7 @@ from scipy.spatial import cKDTree
 from inknotes.derender.direction import MODEL_PATH, load_direction, margin, shape_features
 from inknotes.derender.tracer import trace_mask, trace_paths
 from inknotes.ink import resample
-
-FIX = Path(__file__).parent / "fixtures" / "tracer"
-SAMPLES = json.loads((FIX / "samples.json").read_text())
-
-
-def read_inkml(path: Path) -> list[np.ndarray]:
-    traces = re.findall(r"<trace>(.*?)</trace>", path.read_text(), re.S)
-    return [np.array([[float(v) for v in p.split()[:2]] for p in t.split(",")], np.float32) for t in traces]
+from tests.inkcheck import tracer_words
 
 
 def direction(pred: list[np.ndarray], truth: list[np.ndarray], tol: float) -> float:
@@ -50,12 +38,7 @@ def direction(pred: list[np.ndarray], truth: list[np.ndarray], tol: float) -> fl
 
 @pytest.fixture(scope="module")
 def words() -> list[tuple[np.ndarray, list[np.ndarray], dict]]:
-    out = []
-    for sid, meta in SAMPLES.items():
-        grey = cv2.imread(str(FIX / f"{sid}.png"), cv2.IMREAD_GRAYSCALE)
-        _, m = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-        out.append((m.astype(bool), read_inkml(FIX / f"{sid}.gt.inkml"), meta))
-    return out
+    return tracer_words()
 
 
 def test_shipped_weights_load() -> None:

@@ -3,11 +3,6 @@ in the order the writer drew them (a floor a scrambled model misses), and the tr
 to the rules when the weights are missing or unreadable."""
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
-import cv2
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
@@ -16,14 +11,7 @@ from inknotes.derender.ordering import text_lines
 from inknotes.derender.prior import MODEL_PATH, WritingPrior, load_prior
 from inknotes.derender.tracer import trace_mask, trace_paths
 from inknotes.ink import resample
-
-FIX = Path(__file__).parent / "fixtures" / "tracer"
-SAMPLES = json.loads((FIX / "samples.json").read_text())
-
-
-def read_inkml(path: Path) -> list[np.ndarray]:
-    traces = re.findall(r"<trace>(.*?)</trace>", path.read_text(), re.S)
-    return [np.array([[float(v) for v in p.split()[:2]] for p in t.split(",")], np.float32) for t in traces]
+from tests.inkcheck import tracer_words
 
 
 def order_tau(pred: list[np.ndarray], truth: list[np.ndarray], tol: float) -> float:
@@ -43,12 +31,7 @@ def order_tau(pred: list[np.ndarray], truth: list[np.ndarray], tol: float) -> fl
 
 @pytest.fixture(scope="module")
 def words() -> list[tuple[np.ndarray, list[np.ndarray], dict]]:
-    out = []
-    for sid, meta in SAMPLES.items():
-        grey = cv2.imread(str(FIX / f"{sid}.png"), cv2.IMREAD_GRAYSCALE)
-        _, m = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-        out.append((m.astype(bool), read_inkml(FIX / f"{sid}.gt.inkml"), meta))
-    return out
+    return tracer_words()
 
 
 def test_shipped_weights_load() -> None:
