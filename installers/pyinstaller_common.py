@@ -71,13 +71,17 @@ def _importable(name: str) -> bool:
 def resource_datas(model: bool | None = None) -> list[tuple[str, str]]:
     """resources/ lands at <bundle>/resources, where Path(inknotes.__file__).parents[1] finds it.
 
-    Model files under resources/models only go into the "model" variant.
+    The built-in tracer's own weights (resources/models/tracer_*.npz, a few KB of numpy) go
+    into every variant: without them the tracer silently falls back to its rules. Any other
+    model file under resources/models only goes into the "model" variant.
     """
     model = with_model() if model is None else model
     datas = []
     for path in sorted((ROOT / "resources").rglob("*")):
         rel = path.relative_to(ROOT)
-        if path.is_file() and (model or "models" not in rel.parts) and path.name != "README.md":
+        tracer_weights = path.name.startswith("tracer_") and path.suffix == ".npz"
+        wanted = model or "models" not in rel.parts or tracer_weights
+        if path.is_file() and wanted and path.name != "README.md":
             datas.append((str(path), str(rel.parent)))
     # Alembic reads the migration scripts from disk, next to inknotes/store/schema.py.
     migrations = ROOT / "inknotes" / "store" / "migrations"

@@ -118,7 +118,11 @@ def test_bundle_data_puts_resources_and_migrations_where_the_code_looks(tmp_path
     dests = {(Path(src).name, dest) for src, dest in common.resource_datas(model=False)}
     assert ("inknotes-256.png", str(Path("resources/icons"))) in dests
     assert ("env.py", str(Path("inknotes/store/migrations"))) in dests
-    assert not any("models" in Path(dest).parts for _, dest in dests)
+    # the tracer's learned weights ship in every variant (the built-in engine needs them) ...
+    models = str(Path("resources/models"))
+    assert {("tracer_prior.npz", models), ("tracer_direction.npz", models)} <= dests
+    # ... and nothing else from resources/models goes into the default bundle
+    assert not any("models" in Path(dest).parts and not name.startswith("tracer_") for name, dest in dests)
 
 
 def test_runtime_hook_puts_the_bundled_tesseract_first(tmp_path: Path, monkeypatch) -> None:

@@ -76,6 +76,10 @@ if [ "$(basename "$BUNDLE")" = "inknotes" ]; then
     ok "no TensorFlow in the default bundle"
 fi
 [ -f "$BUNDLE/_internal/resources/icons/inknotes-256.png" ] || fail "resources/ is not in the bundle"
+for w in tracer_prior.npz tracer_direction.npz; do
+    [ -f "$BUNDLE/_internal/resources/models/$w" ] || fail "the tracer's learned weights ($w) are not in the bundle"
+done
+ok "the tracer's learned weights are in the bundle"
 
 echo "smoke_test: bundle size $(du -sh "$BUNDLE" | cut -f1) ($BUNDLE)"
 echo "smoke_test: start-up (inknotes --help, median of 3) ${startup} ms; runs:${times} ms"
