@@ -344,10 +344,10 @@ def spread_passes(pts: np.ndarray, dist: np.ndarray | None, pen_radius: float,
                   spread: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The two passes of a path the pen drew twice: offset to either side by the ink's
     half-width beyond one pen radius, tapering to the path's ends so they stay joined.
-    Where the ink is one pen wide (a true retrace, the stem of a 'd') both stay on the
-    centre line; where it is wider (a loop the ink filled in, the eye of a small 'e') the
-    passes run along its two sides, as the pen did, instead of on top of each other.
-    ``spread`` (pen radii) is the half-width from which they part."""
+    Where the ink is one pen wide (a true retrace, the stem of a 'd') they stay close to the
+    centre line (a pen never retraces exactly); where it is wider (a loop the ink filled in,
+    the eye of a small 'e') they run along its two sides, as the pen did, instead of on top of
+    each other. ``spread`` (pen radii) is the half-width from which they part."""
     pts = np.asarray(pts, np.float32)
     if dist is None or pen_radius <= 0 or len(pts) < 5:
         return pts.copy(), pts.copy()
