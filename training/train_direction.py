@@ -14,7 +14,7 @@ rule-oriented paths (``train_prior.collect``, cached per folder and tracer sourc
 whether the rules ran it the way the pen did (``train_prior.labels``). The model
 (``inknotes.derender.direction``) is fitted with full-batch Adam in numpy, seeded; the
 threshold on its margin is chosen on the training writers only. Held-out contributors are
-scored with ../shared/tools/metrics.py through the same code the engine runs.
+scored with ../shared/tools/metrics.py through the engine's own ``tracer.write_order``.
 """
 from __future__ import annotations
 
@@ -26,15 +26,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_prior import TOOLS, cache_path, collect, labels, to_image  # noqa: E402
+from train_prior import evaluate, labels, load_items, save_weights  # noqa: E402
 
 from inknotes.derender.direction import DirectionModel, features_both, margin  # noqa: E402
-from inknotes.derender.ordering import text_lines  # noqa: E402
 from inknotes.derender.prior import load_prior  # noqa: E402
-from inknotes.fileio import atomic_write  # noqa: E402
-
-sys.path.insert(0, str(TOOLS))
-from metrics import aggregate, compare  # noqa: E402
 
 
 def dataset(items: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -89,24 +84,6 @@ def weighted_accuracy(m: np.ndarray, y: np.ndarray, wt: np.ndarray, threshold: f
     return float(((keep == (y > 0.5)) * wt).sum() / wt.sum())
 
 
-def evaluate(items: list[dict], model: DirectionModel | None) -> dict:
-    """metrics.compare over the images: rule orientation, then the model, then the shipped
-    order prior, as the engine runs them."""
-    prior = load_prior()
-    rows = []
-    for item in items:
-        ink = []
-        for r in item["regions"]:
-            paths = r["paths"] if model is None else model.orient(r["paths"], r["pw"])
-            if prior is None:
-                order = list(range(len(paths)))
-            else:
-                order = [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], r["pw"])]
-            ink += [to_image(item, r, paths[i]) for i in order]
-        rows.append(compare(ink, item["truth"], tol=item["tol"]))
-    return aggregate(rows)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("train", help="benchmark folders of the training contributors, comma separated")
@@ -119,8 +96,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     t0 = time.time()
-    train = [x for d in a.train.split(",") for x in collect(Path(d), cache_path(Path(d)))]
-    held = [x for d in a.held.split(",") for x in collect(Path(d), cache_path(Path(d)))]
+    train, held = load_items(a.train), load_items(a.held)
     F, R, y, wt = dataset(train)
     hF, hR, hy, hwt = dataset(held)
     print(f"{len(y)} train paths (rules right {np.average(y, weights=wt):.3f} by length), "
@@ -134,17 +110,14 @@ def main() -> None:
           f"(rules {np.average(y, weights=wt):.3f}), held {weighted_accuracy(hm, hy, hwt, threshold):.3f} "
           f"(rules {np.average(hy, weights=hwt):.3f}); fit {time.time() - t0:.0f} s")
     params["threshold"] = np.array([threshold])
-    model = DirectionModel(params)
+    model, prior = DirectionModel(params), load_prior()
     keys = ["f1", "direction", "order_tau"]
     for name, items in (("train", train), ("held", held)):
         for label, md in (("rules", None), ("model", model)):
-            agg = evaluate(items, md)
+            agg = evaluate(items, prior, md)
             print(f"{name:5} {label:5} " + " ".join(f"{k}={agg[k]:.3f}" for k in keys))
-    arrays = {k: np.asarray(v, np.float32) for k, v in params.items()}
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(a.out, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    print(f"wrote {a.out} ({a.out.stat().st_size} bytes) in {time.time() - t0:.0f} s")
+    save_weights(params, a.out)
+    print(f"trained in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

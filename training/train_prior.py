@@ -43,9 +43,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from inknotes import imaging, segment
-from inknotes.derender.ordering import order_strokes, text_lines
+from inknotes.derender.direction import DirectionModel
+from inknotes.derender.ordering import text_lines
 from inknotes.derender.prior import WritingPrior, direction_features, mlp, order_features, pair_inputs
-from inknotes.derender.tracer import trace_paths
+from inknotes.derender.tracer import trace_paths, write_order
 from inknotes.fileio import atomic_write
 from inknotes.ink import apply_homography
 from inknotes.pipeline import _crop
@@ -182,22 +183,31 @@ def accuracy(params: dict, prefix: str, X: np.ndarray, y: np.ndarray) -> float:
 
 # ------------------------------------------------------------------------------ evaluation
 
-def evaluate(items: list[dict], prior: WritingPrior | None) -> dict:
+def evaluate(items: list[dict], prior: WritingPrior | None, direction: DirectionModel | None = None) -> dict:
     """metrics.compare over the images, regions in segmentation order (as the pipeline
-    emits them before OCR grouping)."""
+    emits them before OCR grouping), strokes turned and ordered as the engine does it."""
     rows = []
     for item in items:
         ink = []
         for r in item["regions"]:
-            paths = r["paths"]
-            if prior is None:
-                order = order_strokes(paths)
-            else:
-                paths = prior.orient(paths, r["pw"])
-                order = [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], r["pw"])]
+            paths, order = write_order(r["paths"], r["pw"], prior, direction)
             ink += [to_image(item, r, paths[i]) for i in order]
         rows.append(compare(ink, item["truth"], tol=item["tol"]))
     return aggregate(rows)
+
+
+def load_items(folders: str) -> list[dict]:
+    """The traced, cached items of comma-separated benchmark folders."""
+    return [x for d in folders.split(",") for x in collect(Path(d), cache_path(Path(d)))]
+
+
+def save_weights(params: dict[str, np.ndarray], out: Path) -> None:
+    """Weights as float32 in a compressed .npz, written atomically."""
+    arrays = {k: np.asarray(v, np.float32) for k, v in params.items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    print(f"wrote {out} ({out.stat().st_size} bytes)")
 
 
 def main() -> None:
@@ -210,8 +220,7 @@ def main() -> None:
     ap.add_argument("--direction", action="store_true", help="ship the direction model too (off: on "
                     "held-out writers it did not beat the rules, 0.870 vs 0.871 path accuracy)")
     a = ap.parse_args()
-    train = [x for d in a.train.split(",") for x in collect(Path(d), cache_path(Path(d)))]
-    held = [x for d in a.held.split(",") for x in collect(Path(d), cache_path(Path(d)))]
+    train, held = load_items(a.train), load_items(a.held)
     Xd, yd, Xo, yo = datasets(train)
     hXd, hyd, hXo, hyo = datasets(held)
     print(f"direction: {len(yd)} train paths ({yd.mean():.3f} rule right), {len(hyd)} held-out "
@@ -231,11 +240,7 @@ def main() -> None:
         for label, pr in (("rules", None), ("prior", prior)):
             agg = evaluate(items, pr)
             print(f"{name:5} {label:5} " + " ".join(f"{k}={agg[k]:.3f}" for k in keys))
-    arrays = {k: np.asarray(v, np.float32) for k, v in params.items()}
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(a.out, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    print(f"wrote {a.out} ({a.out.stat().st_size} bytes)")
+    save_weights(params, a.out)
 
 
 if __name__ == "__main__":

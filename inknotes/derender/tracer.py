@@ -16,9 +16,9 @@ import numpy as np
 from ..errors import Cancelled, EngineError
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
-from .direction import load_direction
+from .direction import DirectionModel, load_direction
 from .ordering import order_strokes, orient, pair_ends, text_lines, walk_trails
-from .prior import load_prior
+from .prior import WritingPrior, load_prior
 from .skeleton_graph import (
     add_retraces,
     build_graph,
@@ -102,15 +102,10 @@ def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True) -> list[S
     if not paths:
         return []
     paths = [orient(p) for p in paths]
-    prior = load_prior() if use_prior else None
-    direction = load_direction() if use_prior else None
-    if direction is not None:  # the learned shape check overrules the rules where it is sure
-        paths = direction.orient(paths, pw)
-    if prior is None:
-        order = order_strokes(paths)
-    else:  # learned order inside each text line
-        paths = prior.orient(paths, pw)
-        order = [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], pw)]
+    if use_prior:
+        paths, order = write_order(paths, pw, load_prior(), load_direction())
+    else:
+        paths, order = write_order(paths, pw, None, None)
     strokes = []
     for i in order:
         p = paths[i]
@@ -118,6 +113,19 @@ def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True) -> list[S
         keep = _simplify(p, 0.35)
         strokes.append(Stroke.from_points(p[keep], wd[keep]))
     return retime_in_order(strokes)
+
+
+def write_order(paths: list[np.ndarray], pw: float, prior: WritingPrior | None,
+                direction: DirectionModel | None) -> tuple[list[np.ndarray], list[int]]:
+    """Rule-oriented paths as the writer ran them and the order they were drawn in: the learned
+    direction check overrules the rules where it is sure, then the learned order inside each
+    text line (the position rules without the prior). The training scripts score with this too."""
+    if direction is not None:
+        paths = direction.orient(paths, pw)
+    if prior is None:
+        return paths, order_strokes(paths)
+    paths = prior.orient(paths, pw)
+    return paths, [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], pw)]
 
 
 def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.ndarray, float]:
