@@ -10,15 +10,13 @@ opposite answers. A one-hidden-layer tanh MLP over the stroke resampled to a few
 """
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .prior import direction_features
+from .prior import direction_features, read_weights
 
-log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).parents[2] / "resources" / "models" / "tracer_direction.npz"
 POINTS = 16  # samples along each stroke
 
@@ -96,11 +94,5 @@ class DirectionModel:
 @lru_cache(maxsize=1)
 def load_direction(path: Path = MODEL_PATH) -> DirectionModel | None:
     """The shipped model, or None (the rules then decide alone) when the file is missing."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path) as z:
-            return DirectionModel({k: z[k] for k in z.files})
-    except (OSError, ValueError, KeyError):
-        log.exception("could not read the tracer direction model %s; using the rules", path)
-        return None
+    params = read_weights(path, "direction model")
+    return None if params is None else DirectionModel(params)

@@ -140,14 +140,21 @@ class WritingPrior:
         return [int(i) for i in np.argsort(-sym.sum(1), kind="stable")]
 
 
-@lru_cache(maxsize=1)
-def load_prior(path: Path = MODEL_PATH) -> WritingPrior | None:
-    """The shipped prior, or None (the tracer then keeps its rules) when the file is missing."""
+def read_weights(path: Path, what: str) -> dict[str, np.ndarray] | None:
+    """The arrays of a shipped .npz, or None when it is missing or unreadable (logged: the
+    tracer then keeps its rules for ``what``)."""
     if not path.exists():
         return None
     try:
         with np.load(path) as z:
-            return WritingPrior({k: z[k] for k in z.files})
+            return {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError):
-        log.exception("could not read the tracer prior %s; using the rules", path)
+        log.exception("could not read the tracer %s %s; using the rules", what, path)
         return None
+
+
+@lru_cache(maxsize=1)
+def load_prior(path: Path = MODEL_PATH) -> WritingPrior | None:
+    """The shipped prior, or None (the tracer then keeps its rules) when the file is missing."""
+    params = read_weights(path, "prior")
+    return None if params is None else WritingPrior(params)
