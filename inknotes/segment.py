@@ -144,8 +144,8 @@ def _join_side_by_side(line: np.ndarray, main: np.ndarray, boxes: np.ndarray) ->
     """Two "lines" that never stack (no letter of one above a letter of the other) and sit on
     one baseline are one line: the left-to-right walk can start a line at a quote mark or a
     capital and later put the rest of a rising line there, splitting it in two."""
-    def letters(k: int) -> np.ndarray:
-        m = np.flatnonzero((line == k) & main)
+    def letters(m: np.ndarray) -> np.ndarray:
+        """The members tall enough to be letters (quote marks, dots and commas are not)."""
         h = boxes[m, 3] - boxes[m, 1]
         return m[h >= 0.6 * np.median(h)] if len(m) else m
 
@@ -175,15 +175,17 @@ def _join_side_by_side(line: np.ndarray, main: np.ndarray, boxes: np.ndarray) ->
     while merged:
         merged = False
         n = int(line.max()) + 1 if (line >= 0).any() else 0
+        members = [np.flatnonzero((line == k) & main) for k in range(n)]
+        lets = [letters(m) for m in members]
         for a in range(n):
-            la = letters(a)
+            la = lets[a]
             if not len(la):
                 continue
             for b in range(a + 1, n):
-                lb = letters(b)
+                lb = lets[b]
                 if not len(lb):
                     continue
-                ba, bb = boxes[(line == a) & main], boxes[(line == b) & main]
+                ba, bb = boxes[members[a]], boxes[members[b]]
                 ov = np.minimum(ba[:, None, 2], bb[None, :, 2]) - np.maximum(ba[:, None, 0], bb[None, :, 0])
                 narrow = np.minimum((ba[:, 2] - ba[:, 0])[:, None], (bb[:, 2] - bb[:, 0])[None])
                 if (ov > 0.3 * np.maximum(narrow, 1.0)).any():
