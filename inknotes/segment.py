@@ -160,6 +160,13 @@ def _join_side_by_side(line: np.ndarray, main: np.ndarray, boxes: np.ndarray) ->
         """Both lines' letters sit on the union's centre line, and each line long enough to
         have a slope of its own runs the union's way (a date at the right above a greeting at
         the left lines up only along a slant neither of them has)."""
+        short, other = (la, lb) if len(la) <= len(lb) else (lb, la)
+        if len(short) <= 2 and len(other) >= 3:
+            # a lone mark-sized "line" (a '!' or '?' standing high at the end of a line) joins
+            # when most of its height lies within the other line's band
+            top, bot = np.percentile(boxes[other, 1], 10), np.percentile(boxes[other, 3], 90)
+            y0, y1 = boxes[short, 1].min(), boxes[short, 3].max()
+            return min(bot, y1) - max(top, y0) >= 0.5 * max(y1 - y0, 1.0)
         u = np.concatenate([la, lb])
         slope, icpt = fit(u)
         h = max(float(np.median(boxes[u, 3] - boxes[u, 1])), 1.0)
@@ -479,6 +486,35 @@ def _ink_inside(region: Region, box: tuple[int, int, int, int]) -> int:
     return int(region.mask[ya - ry:yb - ry, xa - rx:xb - rx].sum())
 
 
+SPLIT_SHARE = 0.3  # a line's part of one OCR word is a word of its own from this share of the ink
+
+
+def _ocr_lines(regions: list[Region], primary: list[int]) -> list[int]:
+    """The line each region's OCR word part sits on: its own line when that part is substantial,
+    else the line holding most of the word's ink."""
+    ink: dict[tuple[int, int], int] = {}
+    top: dict[tuple[int, int], int] = {}
+    bottom: dict[tuple[int, int], int] = {}
+    for i, p in enumerate(primary):
+        if p >= 0:
+            k, (_, y, _, h) = (p, regions[i].line), regions[i].box
+            ink[k] = ink.get(k, 0) + int(regions[i].mask.sum())
+            top[k] = min(top.get(k, y), y)
+            bottom[k] = max(bottom.get(k, y + h), y + h)
+    out = []
+    for i, p in enumerate(primary):
+        if p < 0:
+            out.append(regions[i].line)
+            continue
+        main = max((k for k in ink if k[0] == p), key=ink.get)
+        own = (p, regions[i].line)
+        # a word, not a mark: a real share of the ink and at least half the main part's height
+        word_like = (ink[own] >= SPLIT_SHARE * ink[main]
+                     and bottom[own] - top[own] >= 0.5 * (bottom[main] - top[main]))
+        out.append(regions[i].line if regions[i].packed or word_like else main[1])
+    return out
+
+
 def group_words(regions: list[Region], words: list[OcrWord]) -> list[WordGroup]:
     """Join ink regions to the OCR words over them; regions no word covers stay as ink-only words."""
     wboxes = np.array([w.box for w in words], float).reshape(-1, 4)
@@ -501,11 +537,14 @@ def group_words(regions: list[Region], words: list[OcrWord]) -> list[WordGroup]:
         primary.append(best)
         touching.append(sorted([best, *also], key=lambda j: words[j].box[0]))
 
-    # an OCR box over several packed lines (Tesseract cannot part small, touching lines) is split
-    # by line, so the line order holds; its text stays with the part that holds most of its ink
+    # an OCR box over words of several ink lines (Tesseract cannot part small, touching lines,
+    # and sometimes reads a wrapped phrase as one tall column of "words") is split by line, so
+    # the line order holds; its text stays with the part that holds most of its ink. A small
+    # mark the line finder put on the next line (a comma, a descender) stays with its word.
+    line_of = _ocr_lines(regions, primary)
     groups: dict[tuple, list[int]] = {}
     for i, p in enumerate(primary):
-        key = ("ocr", p, regions[i].line if regions[i].packed else -1) if p >= 0 else ("ink", i)
+        key = ("ocr", p, line_of[i]) if p >= 0 else ("ink", i)
         groups.setdefault(key, []).append(i)
     ink_of: dict[int, tuple[int, tuple]] = {}
     for key, ids in groups.items():

@@ -150,3 +150,24 @@ def test_a_date_at_the_right_and_a_greeting_below_it_stay_two_lines():
     assert {r.line for r in regions} == {0, 1}
     date = [r for r in regions if r.box[0] > 700]
     assert all(r.line == 0 for r in date)  # read first: it is higher up
+
+
+def test_an_exclamation_mark_standing_high_at_the_line_end_is_read_last():
+    # UNIPEN "What a dirty trick !" (photo look): the '!' stands above the words' centre line
+    prep = prepare(load_pages(FIX / "segment_line_ending_high_mark.jpg")[0])
+    regions = ink_regions(prep)
+    assert {r.line for r in regions} == {0}
+    assert regions[-1].box[0] > 700  # the '!' comes after "trick", not before "What"
+    assert _coverage_is_exact(prep, regions)
+
+
+def test_an_ocr_word_over_two_ink_lines_is_split_by_line_but_a_stray_comma_is_not():
+    # Tesseract can read a phrase wrapped onto two rows as tall "words" spanning both rows
+    regions = [_region(0, 0, 100, 30), _region(120, 0, 60, 30), _region(0, 60, 90, 30, line=1),
+               _region(184, 24, 6, 12, line=1)]  # a comma the line finder put on the next row
+    words = [OcrWord(box=(0, 0, 100, 90), text="Unfortunately", confidence=40, line=0),
+             OcrWord(box=(120, 0, 70, 40), text="many,", confidence=60, line=0)]
+    groups = group_words(regions, words)
+    assert [g.region_ids for g in groups] == [[0], [1, 3], [2]]
+    assert [g.line for g in groups] == [0, 0, 1]  # the second row's word is read after the first row
+    assert [g.text for g in groups] == ["Unfortunately", "many,", ""]
