@@ -86,7 +86,7 @@ def _assign_lines(top: np.ndarray, bot: np.ndarray, left: np.ndarray, main: np.n
             ov = (np.minimum(bb, bot[i]) - np.maximum(bt, top[i])) / np.maximum(
                 1.0, np.minimum(bb - bt, h[i]))
             score = np.where(ov >= 0.3, np.minimum(dist, 0.45), dist)
-            k = int(np.argmin(score))
+            k = int(np.lexsort((dist, score))[0])  # among overlapped bands: the nearest centre
             best = k if score[k] <= 0.45 else -1
         if best < 0:
             xs.append([])

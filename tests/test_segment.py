@@ -171,3 +171,13 @@ def test_an_ocr_word_over_two_ink_lines_is_split_by_line_but_a_stray_comma_is_no
     assert [g.region_ids for g in groups] == [[0], [1, 3], [2]]
     assert [g.line for g in groups] == [0, 0, 1]  # the second row's word is read after the first row
     assert [g.text for g in groups] == ["Unfortunately", "many,", ""]
+
+
+def test_a_capital_i_bar_opening_the_line_does_not_send_the_question_mark_first():
+    # UNIPEN "Is that a house on the island ?" (photo look): the bar of the "I" is the leftmost
+    # piece of ink, and the tall '?' at the end overlaps both its height and the words' band
+    prep = prepare(load_pages(FIX / "segment_bar_and_question_mark.jpg")[0])
+    regions = ink_regions(prep)
+    assert {r.line for r in regions} == {0}
+    assert regions[0].box[0] < 40 and regions[-1].box[0] > 1250
+    assert _coverage_is_exact(prep, regions)
