@@ -192,7 +192,14 @@ def _text_lines(boxes: np.ndarray, lens: np.ndarray) -> list[list[int]]:
     cy = (boxes[:, 1] + boxes[:, 3]) / 2
     ids = ids[np.argsort(cy[ids], kind="stable")]
     cut = np.flatnonzero(np.diff(cy[ids]) > LINE_GAP * h) + 1
-    members = [list(map(int, grp)) for grp in np.split(ids, cut)]
+    members: list[list[int]] = []
+    for grp in np.split(ids, cut):
+        # lines that touch still stack: most of the upper one ends above where most of the
+        # lower one starts. A stroke hanging low (a long descender) is not a line of its own.
+        if members and np.median(boxes[members[-1], 3]) > np.median(boxes[grp, 1]):
+            members[-1] += list(map(int, grp))
+        else:
+            members.append(list(map(int, grp)))
     bands = [(float(boxes[m, 1].min()), float(boxes[m, 3].max())) for m in members]
     for i in np.flatnonzero(~big):
         d = [0.0 if b0 <= cy[i] <= b1 else min(abs(cy[i] - b0), abs(cy[i] - b1)) for b0, b1 in bands]
