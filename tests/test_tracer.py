@@ -255,3 +255,18 @@ def test_a_tall_filled_in_loop_is_drawn_up_and_back_down():
     loop = resample(strokes[0].points, 1.0)
     loop = loop[(loop[:, 0] < 30) & (loop[:, 1] < 90)]
     assert len(loop) > 2 * 70  # the loop is drawn up and back down, not as one stem
+
+
+def test_a_t_stem_crossing_a_joining_stroke_is_drawn_once_straight_through():
+    # an "l" joined along the baseline to the right; a short "t" stem crosses the joining
+    # stroke. Both halves of the stem are short dead ends, but they continue each other
+    # straight through the crossing: one pen stroke, not two out-and-back stubs
+    def draw(im, w):
+        cv2.line(im, (12, 8), (12, 80), 255, w)
+        cv2.line(im, (12, 80), (230, 80), 255, w)
+        cv2.line(im, (150, 45), (150, 100), 255, w)
+    strokes = trace_mask(drawn((110, 240), draw))
+    stems = [s for s in strokes if np.ptp(s.points[:, 0]) < 8 and np.ptp(s.points[:, 1]) > 45]
+    assert len(stems) == 1 and abs(stems[0].points[:, 0].mean() - 150) < 3
+    total = sum(s.length for s in strokes)
+    assert total < 1.1 * (72 + 218 + 55)  # nothing drawn twice

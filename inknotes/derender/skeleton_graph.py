@@ -278,7 +278,7 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
         if len(tips) <= 2:
             continue
         xs = [float(g.nodes[n][0]) for n in tips]
-        keep = {tips[int(np.argmin(xs))], tips[int(np.argmax(xs))]}
+        keep = {tips[int(np.argmin(xs))], tips[int(np.argmax(xs))]} | _crossing_tips(g, inc, tips)
         for n in tips:
             if n in keep:
                 continue
@@ -295,6 +295,33 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
                 out = np.vstack([out, tip_point(out, dist, tip_frac)[None]])
             there, back = spread_passes(out, dist, pen_radius, spread)
             g.add_edge(j, j, np.vstack([there, back[-2::-1]]))
+
+
+CROSS_COS = -0.85  # two dead ends leaving a junction this close to opposite are one straight stroke
+
+
+def _crossing_tips(g: Graph, inc: dict, tips: list[int]) -> set[int]:
+    """Dead ends that continue each other straight through a junction: a t-bar, the stem of a
+    't' crossing a joining stroke, the arms of an 'x'. The pen drew them as one line across,
+    not as two out-and-back stubs, so they stay stroke ends."""
+    by_junction: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for n in tips:
+        e, side = inc[n][0]
+        ed = g.edges[e]
+        j = ed.u if side == 1 else ed.v
+        if j == n or len(inc[j]) < 4:  # a crossing, not a stem with a bowl off its side
+            continue
+        d = np.asarray(g.nodes[n], float) - np.asarray(g.nodes[j], float)
+        norm = float(np.hypot(*d))
+        if norm > 0:
+            by_junction.setdefault(j, []).append((n, d / norm))
+    out: set[int] = set()
+    for ends in by_junction.values():
+        for a in range(len(ends)):
+            for b in range(a + 1, len(ends)):
+                if float(ends[a][1] @ ends[b][1]) <= CROSS_COS:
+                    out |= {ends[a][0], ends[b][0]}
+    return out
 
 
 WIDE = 1.6  # pen radii of ink half-width: a dead end this wide is a filled-in loop
