@@ -270,3 +270,19 @@ def test_a_t_stem_crossing_a_joining_stroke_is_drawn_once_straight_through():
     assert len(stems) == 1 and abs(stems[0].points[:, 0].mean() - 150) < 3
     total = sum(s.length for s in strokes)
     assert total < 1.1 * (72 + 218 + 55)  # nothing drawn twice
+
+
+@pytest.mark.parametrize("w", [5, 7])
+def test_a_sharp_turn_reaches_where_the_pen_turned(w):
+    # an inverted V (the top of an 'i' written up and down): thinning rounds the apex off a
+    # pen width or more inside the ink; the traced path goes up to the pen's turning point
+    def draw(im, width):
+        cv2.line(im, (20, 110), (60, 20), 255, width)
+        cv2.line(im, (60, 20), (100, 110), 255, width)
+    img = np.zeros((130, 130), np.uint8)
+    draw(img, w)
+    strokes = trace_mask(img > 0, float(w))
+    pts = np.vstack([s.points for s in strokes])
+    assert np.hypot(pts[:, 0] - 60, pts[:, 1] - 20).min() < 0.5 * w
+    true = 2 * np.hypot(40, 90)
+    assert sum(s.length for s in strokes) < 1.06 * true  # one turn, not a spike per pixel

@@ -149,7 +149,7 @@ def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.nda
     pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1), dist=dt,
                        pen_radius=0.5 * pw, spread=SPREAD)
     partner = pair_ends(g, reach=max(3.0, REACH * pw))
-    return [_extend_tips(_smooth(p), dt) for p in walk_trails(g, partner)], dt, pw
+    return [_extend_tips(_extend_cusps(_smooth(p), mask, pw), dt) for p in walk_trails(g, partner)], dt, pw
 
 
 def _dist(mask: np.ndarray) -> np.ndarray:
@@ -193,6 +193,61 @@ def _smooth(p: np.ndarray, k: int = 1) -> np.ndarray:
     s = (c[w:] - c[:-w]) / w
     s[0], s[-1] = p[0], p[-1]
     return s.astype(np.float32)
+
+
+CUSP_COS = 0.0  # a turn of over 90 degrees may be a cusp; the ink beyond it decides
+CUSP_MAX = 1.0  # pen widths: the most a cusp is moved out
+CUSP_ARM = 2.0  # pen widths of path each side of a turn that measure it
+CUSP_KEEP = 0.5  # pen widths: the pen centre stays this far from the paper
+
+
+def _extend_cusps(p: np.ndarray, mask: np.ndarray, pw: float) -> np.ndarray:
+    """Take sharp turns (the top of an 'i', the foot of a 'v', a retrace's turn) out to where
+    the pen centre turned: thinning rounds a cusp off inside the ink, a pen radius or more
+    short of the outer corner, so the traced path is short by that twice at every cusp."""
+    k = max(2, int(round(CUSP_ARM * pw)))
+    n = len(p)
+    if n < 2 * k + 3:
+        return p
+    a = p[k:n - k] - p[:n - 2 * k]
+    b = p[2 * k:] - p[k:n - k]
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    ok = (na > 1e-6) & (nb > 1e-6)
+    cos = np.where(ok, (a * b).sum(1) / np.maximum(na * nb, 1e-9), 1.0)
+    h, w = mask.shape
+    extra: dict[int, np.ndarray] = {}
+    prev = np.r_[np.inf, cos[:-1]]
+    nxt = np.r_[cos[1:], np.inf]
+    cand = np.flatnonzero((cos <= CUSP_COS) & (cos <= prev) & (cos < nxt))
+    taken: list[int] = []
+    for j in cand[np.argsort(cos[cand], kind="stable")]:
+        if any(abs(int(j) - t) < k for t in taken):
+            continue  # one turn, one cusp: a rounded apex has several shallow minima
+        taken.append(int(j))
+        u = a[j] / na[j] - b[j] / nb[j]
+        nu = float(np.hypot(*u))
+        if nu < 1e-6:
+            continue
+        u /= nu
+        c = p[j + k]
+        t = 0.0
+        while t < (CUSP_MAX + 1.0) * pw:  # to the paper along the bisector
+            q = c + (t + 0.5) * u
+            xi, yi = int(round(float(q[0]))), int(round(float(q[1])))
+            if not (0 <= xi < w and 0 <= yi < h) or not mask[yi, xi]:
+                break
+            t += 0.5
+        out = min(t - CUSP_KEEP * pw, CUSP_MAX * pw)
+        if out > 0.5:
+            extra[j + k] = (c + out * u).astype(np.float32)
+    if not extra:
+        return p
+    rows = []
+    for i in range(n):
+        rows.append(p[i])
+        if i in extra:
+            rows += [extra[i], p[i]]
+    return np.asarray(rows, np.float32)
 
 
 def _extend_tips(p: np.ndarray, dt: np.ndarray, frac: float = TIP_FRAC) -> np.ndarray:
