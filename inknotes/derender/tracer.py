@@ -195,7 +195,7 @@ def _smooth(p: np.ndarray, k: int = 1) -> np.ndarray:
     return s.astype(np.float32)
 
 
-CUSP_COS = 0.0  # a turn of over 90 degrees may be a cusp; the ink beyond it decides
+CUSP_COS = 0.5  # a turn of over 60 degrees may be a cusp; the ink beyond it decides
 CUSP_MAX = 1.0  # pen widths: the most a cusp is moved out
 CUSP_ARM = 2.0  # pen widths of path each side of a turn that measure it
 CUSP_KEEP = 0.5  # pen widths: the pen centre stays this far from the paper
@@ -204,7 +204,9 @@ CUSP_KEEP = 0.5  # pen widths: the pen centre stays this far from the paper
 def _extend_cusps(p: np.ndarray, mask: np.ndarray, pw: float) -> np.ndarray:
     """Take sharp turns (the top of an 'i', the foot of a 'v', a retrace's turn) out to where
     the pen centre turned: thinning rounds a cusp off inside the ink, a pen radius or more
-    short of the outer corner, so the traced path is short by that twice at every cusp."""
+    short of the outer corner, so the traced path is short by that twice at every cusp. The
+    rounded part is replaced by straight runs to the apex: along the bisector from the path's
+    own turning point to the paper, less a pen radius."""
     k = max(2, int(round(CUSP_ARM * pw)))
     n = len(p)
     if n < 2 * k + 3:
@@ -215,6 +217,7 @@ def _extend_cusps(p: np.ndarray, mask: np.ndarray, pw: float) -> np.ndarray:
     ok = (na > 1e-6) & (nb > 1e-6)
     cos = np.where(ok, (a * b).sum(1) / np.maximum(na * nb, 1e-9), 1.0)
     h, w = mask.shape
+    m = max(1, k // 2)  # path points each side of a turn that thinning rounded off
     extra: dict[int, np.ndarray] = {}
     prev = np.r_[np.inf, cos[:-1]]
     nxt = np.r_[cos[1:], np.inf]
@@ -229,7 +232,9 @@ def _extend_cusps(p: np.ndarray, mask: np.ndarray, pw: float) -> np.ndarray:
         if nu < 1e-6:
             continue
         u /= nu
-        c = p[j + k]
+        lo, hi = max(0, j + k - m), min(n, j + k + m + 1)
+        ci = lo + int(np.argmax(p[lo:hi] @ u))  # the path's own turning point
+        c = p[ci]
         t = 0.0
         while t < (CUSP_MAX + 1.0) * pw:  # to the paper along the bisector
             q = c + (t + 0.5) * u
@@ -239,14 +244,16 @@ def _extend_cusps(p: np.ndarray, mask: np.ndarray, pw: float) -> np.ndarray:
             t += 0.5
         out = min(t - CUSP_KEEP * pw, CUSP_MAX * pw)
         if out > 0.5:
-            extra[j + k] = (c + out * u).astype(np.float32)
+            extra[ci] = (c + out * u).astype(np.float32)
     if not extra:
         return p
-    rows = []
-    for i in range(n):
-        rows.append(p[i])
-        if i in extra:
-            rows += [extra[i], p[i]]
+    # the rounded-off part around each turn gives way to straight runs out to the apex
+    rows, i = [], 0
+    for c in sorted(extra):
+        lo = max(i, c - m, 1)  # the stroke's own ends stay
+        rows += list(p[i:lo]) + [extra[c]]
+        i = max(i, min(n - 1, c + m + 1))
+    rows += list(p[i:])
     return np.asarray(rows, np.float32)
 
 
