@@ -286,3 +286,4 @@ def test_a_sharp_turn_reaches_where_the_pen_turned(w):
     assert np.hypot(pts[:, 0] - 60, pts[:, 1] - 20).min() < 0.5 * w
     true = 2 * np.hypot(40, 90)
     assert sum(s.length for s in strokes) < 1.06 * true  # one turn, not a spike per pixel
+

@@ -111,6 +111,64 @@ def walk_trails(g: Graph, partner: dict[End, End]) -> list[np.ndarray]:
     return trails
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.hypot(*v))
+    return v / n if n > 1e-9 else np.zeros(2)
+
+
+def _turn(loop: np.ndarray, h_in: np.ndarray, h_out: np.ndarray, reach: int) -> float:
+    """How smoothly a loop run this way leaves and rejoins a trail heading h_in, then h_out."""
+    a = _unit(loop[min(reach, len(loop) - 1)] - loop[0])
+    b = _unit(loop[-1] - loop[max(0, len(loop) - 1 - reach)])
+    return float(h_in @ a + b @ h_out)
+
+
+def splice_loops(trails: list[np.ndarray], touch: float, reach: int = 4,
+                 inner: float = 0.0) -> list[np.ndarray]:
+    """Closed trails that touch another trail are drawn as part of it: pairing by smooth
+    continuation can leave a loop (an 'o' or an 'e' inside a cursive word, a retraced stub)
+    as a cycle of its own, but the pen went round it on its way through. The loop is
+    entered where it touches (within ``touch`` px, at least ``inner`` px along from either
+    end of the other trail) and run the way that turns least. Near an end it is left alone:
+    a bowl at the foot of a 'd' stem is drawn before the stem, not in the middle of it."""
+    trails = [np.asarray(t, np.float64) for t in trails]
+
+    def closed(t: np.ndarray) -> bool:
+        return len(t) > 3 and float(np.hypot(*(t[0] - t[-1]))) < 1.0
+
+    changed = True
+    while changed:
+        changed = False
+        for ci, c in enumerate(trails):
+            if not closed(c):
+                continue
+            best = None
+            for ti, t in enumerate(trails):
+                if ti == ci or len(t) < 2:
+                    continue
+                d = np.hypot(c[:-1, None, 0] - t[None, :, 0], c[:-1, None, 1] - t[None, :, 1])
+                if inner > 0:  # only where the other trail runs on both sides of the loop
+                    arc = np.r_[0.0, np.cumsum(np.hypot(*np.diff(t, axis=0).T))]
+                    d[:, (arc < inner) | (arc > arc[-1] - inner)] = np.inf
+                k = int(np.argmin(d))
+                if d.flat[k] <= touch and (best is None or d.flat[k] < best[0]):
+                    best = (float(d.flat[k]), ti, *np.unravel_index(k, d.shape))
+            if best is None:
+                continue
+            _, ti, ic, it = best
+            t = trails[ti]
+            loop = np.vstack([c[ic:-1], c[:ic + 1]])
+            h_in = _unit(t[it] - t[max(0, it - reach)])
+            h_out = _unit(t[min(len(t) - 1, it + reach)] - t[it])
+            if _turn(loop[::-1], h_in, h_out, reach) > _turn(loop, h_in, h_out, reach):
+                loop = loop[::-1]
+            trails[ti] = np.vstack([t[:it + 1], loop, t[it + 1:]])
+            del trails[ci]
+            changed = True
+            break
+    return trails
+
+
 # Strokes head within 90 degrees of this direction (x right, y down): 40 degrees below
 # the horizontal, the middle of where pen strokes of handwriting run (right, down, down-left).
 # 40 beat 45 (and 30, 35) on UNIPEN training writers.

@@ -17,7 +17,7 @@ from ..errors import Cancelled, EngineError
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
 from .direction import DirectionModel, load_direction
-from .ordering import order_strokes, orient, pair_ends, text_lines, walk_trails
+from .ordering import order_strokes, orient, pair_ends, splice_loops, text_lines, walk_trails
 from .prior import WritingPrior, load_prior
 from .skeleton_graph import (
     add_retraces,
@@ -36,6 +36,8 @@ DEAD_END_FRAC = 0.45  # of the ink height: shorter dead ends are drawn out and b
 RETRACE_FRAC = 0.15  # of the ink height: longest edge between odd junctions drawn twice
 REACH = 1.5  # pen widths along a branch that set its direction at a junction
 SPREAD = 0.6  # of the pen radius: where the ink is wider, the two passes of a retrace part
+SPLICE = 0.75  # pen widths: a closed trail this close to another is part of its pen stroke
+SPLICE_INNER = 4.0  # pen widths: ...where that stroke runs on this far both sides (not a 'd' stem's end)
 SPUR = 1.0  # pen widths: shorter dead ends off a junction are thinning artefacts
 
 
@@ -149,7 +151,10 @@ def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.nda
     pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1), dist=dt,
                        pen_radius=0.5 * pw, spread=SPREAD)
     partner = pair_ends(g, reach=max(3.0, REACH * pw))
-    return [_extend_tips(_extend_cusps(_smooth(p), mask, pw), dt) for p in walk_trails(g, partner)], dt, pw
+    trails = walk_trails(g, partner)
+    if SPLICE:
+        trails = splice_loops(trails, touch=max(2.0, SPLICE * pw), inner=SPLICE_INNER * pw)
+    return [_extend_tips(_extend_cusps(_smooth(p), mask, pw), dt) for p in trails], dt, pw
 
 
 def _dist(mask: np.ndarray) -> np.ndarray:
