@@ -501,12 +501,16 @@ def _ocr_lines(regions: list[Region], primary: list[int]) -> list[int]:
             ink[k] = ink.get(k, 0) + int(regions[i].mask.sum())
             top[k] = min(top.get(k, y), y)
             bottom[k] = max(bottom.get(k, y + h), y + h)
+    main_of: dict[int, tuple[int, int]] = {}  # per OCR word: its part with the most ink
+    for k, c in ink.items():
+        if k[0] not in main_of or c > ink[main_of[k[0]]]:
+            main_of[k[0]] = k
     out = []
     for i, p in enumerate(primary):
         if p < 0:
             out.append(regions[i].line)
             continue
-        main = max((k for k in ink if k[0] == p), key=ink.get)
+        main = main_of[p]
         own = (p, regions[i].line)
         # a word, not a mark: a real share of the ink and at least half the main part's height
         word_like = (ink[own] >= SPLIT_SHARE * ink[main]
