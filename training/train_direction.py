@@ -18,7 +18,6 @@ scored with ../shared/tools/metrics.py through the engine's own ``tracer.write_o
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_prior import evaluate, labels, load_items, save_weights  # noqa: E402
+from train_prior import arg_parser, evaluate, labels, load_items, save_weights  # noqa: E402
 
 from inknotes.derender.direction import DirectionModel, features_both, margin  # noqa: E402
 from inknotes.derender.prior import load_prior  # noqa: E402
@@ -85,15 +84,10 @@ def weighted_accuracy(m: np.ndarray, y: np.ndarray, wt: np.ndarray, threshold: f
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("train", help="benchmark folders of the training contributors, comma separated")
-    ap.add_argument("held", help="benchmark folders of the held-out contributors, comma separated")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "resources" / "models"
-                    / "tracer_direction.npz")
+    ap = arg_parser(__doc__, "tracer_direction.npz")
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--l2", type=float, default=3e-2)
-    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     t0 = time.time()
     train, held = load_items(a.train), load_items(a.held)
