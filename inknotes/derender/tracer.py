@@ -112,7 +112,7 @@ def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True) -> list[S
     for i in order:
         p = paths[i]
         wd = _widths(dt, p, pw)
-        keep = _simplify(p, 0.35)
+        keep = _simplify(p, 0.15)
         strokes.append(Stroke.from_points(p[keep], wd[keep]))
     return retime_in_order(strokes)
 
@@ -189,15 +189,15 @@ def _pen_width(mask: np.ndarray, dt: np.ndarray) -> float:
 
 
 def _smooth(p: np.ndarray, k: int = 1) -> np.ndarray:
-    """Moving-average the pixel staircase (window 2k+1), ends kept in place."""
-    if len(p) < 2 * k + 2:
-        return p.astype(np.float32)
-    w = 2 * k + 1
-    pad = np.vstack([np.repeat(p[:1], k, 0), p, np.repeat(p[-1:], k, 0)])
-    c = np.cumsum(np.vstack([np.zeros((1, 2)), pad]), axis=0)
-    s = (c[w:] - c[:-w]) / w
-    s[0], s[-1] = p[0], p[-1]
-    return s.astype(np.float32)
+    """Binomial-smooth the pixel staircase ([1, 2, 1] / 4, ``k`` passes), ends kept in place."""
+    p = p.astype(np.float32)
+    if len(p) < 3:
+        return p
+    for _ in range(k):
+        s = p.copy()
+        s[1:-1] = 0.25 * p[:-2] + 0.5 * p[1:-1] + 0.25 * p[2:]
+        p = s
+    return p
 
 
 CUSP_COS = 0.5  # a turn of over 60 degrees may be a cusp; the ink beyond it decides
