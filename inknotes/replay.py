@@ -84,12 +84,59 @@ def render_animation(strokes: Sequence[Stroke], size: tuple[int, int], image: np
     bg, s = _background(image, size, max_side)
     n = len(strokes)
     steps = sorted({int(round(k * n / max(frames - 1, 1))) for k in range(frames)}) or [0]
-    imgs = [Image.fromarray(draw(bg, strokes, upto=k, scale=s)) for k in steps]
-    imgs += [imgs[-1]] * 8  # hold the finished page
+    rgb = [draw(bg, strokes, upto=k, scale=s) for k in steps]
     per = max(20, duration_ms // max(len(steps), 1))
-    fmt = "PNG" if Path(path).suffix.lower() in (".png", ".apng") else "GIF"
+    hold = 8 * per  # the finished page stays up a while before the loop restarts
     buf = io.BytesIO()
-    imgs[0].save(buf, format=fmt, save_all=True, append_images=imgs[1:], duration=per, loop=0,
-                 **({"optimize": False} if fmt == "GIF" else {}))
+    if Path(path).suffix.lower() in (".png", ".apng"):
+        imgs = [Image.fromarray(a) for a in rgb]
+        imgs[0].save(buf, format="PNG", save_all=True, append_images=imgs[1:],
+                     duration=[per] * (len(imgs) - 1) + [hold], loop=0)
+    else:
+        imgs = _gif_frames(rgb)
+        imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], loop=0,
+                     duration=[per] * (len(imgs) - 1) + [hold], transparency=_CLEAR, disposal=1,
+                     optimize=False)
     write_bytes_atomic(path, buf.getvalue())
     return Path(path)
+
+
+_CLEAR = 255  # palette index of "unchanged since the last frame" in the GIF
+
+
+def _gif_frames(rgb: list[np.ndarray]) -> list[Image.Image]:
+    """Palette frames for a small GIF: one palette for all frames, part for the dimmed photo
+    and part for the ink's rainbow (so neither is starved of colours), and every pixel a frame
+    does not change left transparent, so each frame stores only its new ink. A photo page comes
+    out tens of times smaller than full frames."""
+    first, last = rgb[0], rgb[-1]
+    ink = np.any(last != first, axis=-1)
+    n_ink = _INK_COLOURS if ink.any() else 0
+    parts = [_palette(first.reshape(-1, 3), _CLEAR - n_ink)]
+    if n_ink:
+        parts.append(_palette(last[ink], n_ink))
+    pal = np.vstack(parts)[:_CLEAR]
+    ref = Image.new("P", (1, 1))
+    ref.putpalette(np.vstack([pal, np.zeros((256 - len(pal), 3), np.uint8)]).ravel().tolist())
+    out, prev = [], None
+    for a in rgb:
+        idx = np.asarray(Image.fromarray(a).quantize(palette=ref, dither=Image.Dither.NONE))
+        frame = idx if prev is None else np.where(idx == prev, _CLEAR, idx).astype(np.uint8)
+        prev = idx
+        im = Image.fromarray(frame, "P")
+        im.putpalette(ref.getpalette())
+        out.append(im)
+    return out
+
+
+_INK_COLOURS = 160  # of the GIF's 255 colours, kept for the strokes (their anti-aliased edges need many)
+
+
+def _palette(pixels: np.ndarray, k: int) -> np.ndarray:
+    """Up to ``k`` colours (k, 3) that stand for ``pixels`` (N, 3), by median cut."""
+    side = int(np.ceil(np.sqrt(len(pixels))))
+    pad = np.vstack([pixels, np.repeat(pixels[-1:], side * side - len(pixels), 0)])
+    q = Image.fromarray(pad.reshape(side, side, 3).astype(np.uint8)).quantize(
+        colors=max(1, k), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    used = len(q.getcolors(256) or [])
+    return np.asarray(q.getpalette()[:3 * used], np.uint8).reshape(-1, 3)

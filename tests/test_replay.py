@@ -43,3 +43,26 @@ def test_draw_only_the_strokes_so_far():
     b = Stroke.from_points([[60, 20], [90, 20]], 3.0)
     half = draw(canvas, [a, b], upto=1)
     assert (half[:, :50] < 250).any() and not (half[:, 55:] < 250).any()
+
+
+def test_gif_is_small_and_shows_what_the_still_shows(tmp_path, capsys):
+    """Frames after the first store only their new ink, against one palette with room for the
+    rainbow: the animation stays small (a full-frame GIF of a photo page ran to megabytes) and
+    its last frame is the still picture."""
+    out = tmp_path / "page.replay"
+    code = main(["replay", str(FIX / "word_photo.png"), "--inkml", str(FIX / "word_photo.gt.inkml"),
+                 "-o", str(out), "--frames", "30"])
+    assert code == 0, capsys.readouterr().err
+    gif, png = tmp_path / "page.replay.gif", tmp_path / "page.replay.png"
+    with Image.open(png) as im:
+        still = np.asarray(im.convert("RGB"), float)
+    with Image.open(gif) as anim:
+        frames = anim.n_frames
+        assert frames >= 6
+        anim.seek(frames - 1)
+        last = np.asarray(anim.convert("RGB"), float)
+    assert last.shape == still.shape
+    err = np.abs(last - still).max(-1)
+    assert err.mean() < 4.5 and np.percentile(err, 99) < 40
+    h, w = still.shape[:2]
+    assert gif.stat().st_size < frames * w * h / 8  # far below full frames of a byte a pixel
