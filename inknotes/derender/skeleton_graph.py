@@ -324,7 +324,7 @@ def _crossing_tips(g: Graph, inc: dict, tips: list[int]) -> set[int]:
     return out
 
 
-WIDE = 1.6  # pen radii of ink half-width: a dead end this wide is a filled-in loop
+WIDE = 1.2  # pen radii of ink half-width: a dead end this wide is a filled-in loop
 
 
 def _filled_in(out: np.ndarray, dist: np.ndarray | None, pen_radius: float) -> bool:
