@@ -263,11 +263,17 @@ def components(g: Graph) -> list[list[int]]:
     return list(groups.values())
 
 
+EDGE_FRAC = 0.1  # of a piece's width: how near its left/right edge a dead end must be to be a stroke end
+
+
 def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_frac: float = 0.0,
                  pen_radius: float = 0.0, spread: float = 1.0) -> None:
     """Turn short dead ends into out-and-back loops, as a pen retraces the stem of a 'd' or
     the leg of an 'n'. In each connected piece the two dead ends farthest left and right
-    stay real stroke ends (where the pen went down and came up). With ``dist`` (the distance
+    stay real stroke ends (where the pen went down and came up) when they lie at the piece's
+    own left and right edges (within ``EDGE_FRAC`` of its width): a word that starts in a
+    closed bowl ('a', 'o') has no dead end there, and the stem of its first 'l' or 'd' is then
+    a retrace, not where the pen went down. With ``dist`` (the distance
     transform), a retraced tip reaches ``tip_frac`` of the pen radius further, into the cap
     that thinning ate; with ``pen_radius`` too, a dead end longer than ``max_len`` is retraced
     when its ink is filled in (``_filled_in``), and the two passes move apart where the ink
@@ -278,7 +284,15 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
         if len(tips) <= 2:
             continue
         xs = [float(g.nodes[n][0]) for n in tips]
-        keep = {tips[int(np.argmin(xs))], tips[int(np.argmax(xs))]} | _crossing_tips(g, inc, tips)
+        members = set(comp)
+        ink_x = np.concatenate([ed.pts[:, 0] for ed in g.edges.values() if ed.u in members])
+        lo, hi = float(ink_x.min()), float(ink_x.max())
+        edge = EDGE_FRAC * max(hi - lo, 1.0)
+        keep = _crossing_tips(g, inc, tips)
+        if min(xs) - lo <= edge:
+            keep.add(tips[int(np.argmin(xs))])
+        if hi - max(xs) <= edge:
+            keep.add(tips[int(np.argmax(xs))])
         for n in tips:
             if n in keep:
                 continue
