@@ -17,9 +17,9 @@ threshold on its margin is chosen on the training writers only. Held-out contrib
 scored with ../shared/tools/metrics.py through the engine's own ``tracer.write_order``.
 
 The shipped weights are exactly what the commands above make (seeded, byte-identical on a rerun,
-about 90 s), last made on 2026-12-01 after the tracer's smoothing changed: end to end, held-out
-direction pL_held 0.943 -> 0.942, h2 0.942 -> 0.942, dev 0.916 -> 0.920 against the weights made
-on the older paths.
+about 80 s), last made on 2026-12-01 after that day's tracer changes: end to end, held-out
+direction pL_held 0.943 -> 0.942, h2 0.941 -> 0.942, dev 0.920 -> 0.918 against the same recipe
+on the paths before the last two changes.
 """
 from __future__ import annotations
 
