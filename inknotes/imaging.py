@@ -363,6 +363,26 @@ def _blobs(mask: np.ndarray, lab: np.ndarray, st: np.ndarray, pw: float) -> np.n
     return out
 
 
+DASH = 4.0  # pen widths: a one-pixel-thin mark no longer than this is not a pen stroke
+
+
+def _dashes(mask: np.ndarray, lab: np.ndarray, st: np.ndarray, pw: float) -> np.ndarray:
+    """Short marks one pixel thin everywhere, on a page written with a pen of 2.5 px or more:
+    what is left where a margin line crosses the ruling (a dash of rule on each side of it),
+    not anything a pen that wide leaves."""
+    n = len(st)
+    out = np.zeros(n, bool)
+    if n < 2 or pw < 2.5:
+        return out
+    m8 = mask.astype(np.uint8)
+    dt = cv2.distanceTransform(m8, cv2.DIST_L2, 3)
+    thickest = np.zeros(n)
+    np.maximum.at(thickest, lab[m8 > 0], dt[m8 > 0])
+    out = (thickest <= 1.0) & (st[:, cv2.CC_STAT_AREA] <= DASH * pw)
+    out[0] = False
+    return out
+
+
 def _hysteresis(dark: np.ndarray, low: float, high: float) -> np.ndarray:
     """Pixels above ``low`` connected to a pixel above ``high`` (skimage's rule, with OpenCV's speed)."""
     n, lab = cv2.connectedComponents((dark > low).astype(np.uint8), connectivity=8)
@@ -432,7 +452,13 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     drop = small | _edge_shadows(st, mask.shape) | _blobs(mask, lab, st, pw)
     if drop.any():
         mask &= ~drop[lab]
-    return mask, pen_width_of(mask)
+    pen = pen_width_of(mask)  # the writing's own width, now that rules and specks are gone
+    n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    dash = _dashes(mask, lab, st, pen)
+    if dash.any():
+        mask &= ~dash[lab]
+        pen = pen_width_of(mask)
+    return mask, pen
 
 
 def prepare(page: LoadedPage) -> PreparedPage:

@@ -44,3 +44,17 @@ def test_drop_hairlines_cuts_the_thin_run_and_keeps_strokes_crossing_it():
     assert not out[50, 120:190].any() and not out[50, 210:400].any()
     assert out[20:90, 199:202].all()  # the crossing stroke is whole
     assert (out & mask)[:, :84].sum() == mask[:, :84].sum()  # the letter is untouched
+
+
+def test_margin_line_crossing_the_ruling_leaves_no_marks():
+    """Where the red margin line crosses each blue rule of a real photo (InkSight's
+    'multilingual'), what was left after removing both lines were one-pixel dashes that became
+    strokes in the margin; the writing beside them stays."""
+    from inknotes.imaging import load_pages
+
+    page = load_pages(Path(__file__).parent / "fixtures" / "imaging_margin_crossings.jpg")[0]
+    prep = prepare(page)
+    assert not prep.mask[:, :60].any()  # the margin (line at x ~ 20) holds no ink
+    rows = prep.mask[:, 60:].any(axis=1)
+    assert rows[70:150].mean() > 0.5 and rows[260:310].mean() > 0.5  # the two lines of writing
+    assert prep.pen_width >= 2.5
