@@ -117,14 +117,15 @@ def _gif_frames(rgb: list[np.ndarray]) -> list[Image.Image]:
         parts.append(_palette(last[ink], n_ink))
     pal = np.vstack(parts)[:_CLEAR]
     ref = Image.new("P", (1, 1))
-    ref.putpalette(np.vstack([pal, np.zeros((256 - len(pal), 3), np.uint8)]).ravel().tolist())
+    ref.putpalette(pal.ravel().tolist())  # only these colours: no pixel maps to _CLEAR
+    full = np.vstack([pal, np.zeros((256 - len(pal), 3), np.uint8)]).ravel().tolist()
     out, prev = [], None
     for a in rgb:
         idx = np.asarray(Image.fromarray(a).quantize(palette=ref, dither=Image.Dither.NONE))
         frame = idx if prev is None else np.where(idx == prev, _CLEAR, idx).astype(np.uint8)
         prev = idx
         im = Image.fromarray(frame, "P")
-        im.putpalette(ref.getpalette())
+        im.putpalette(full)
         out.append(im)
     return out
 
@@ -138,5 +139,6 @@ def _palette(pixels: np.ndarray, k: int) -> np.ndarray:
     pad = np.vstack([pixels, np.repeat(pixels[-1:], side * side - len(pixels), 0)])
     q = Image.fromarray(pad.reshape(side, side, 3).astype(np.uint8)).quantize(
         colors=max(1, k), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    used = len(q.getcolors(256) or [])
-    return np.asarray(q.getpalette()[:3 * used], np.uint8).reshape(-1, 3)
+    colours = np.asarray(q.getpalette(), np.uint8).reshape(-1, 3)
+    used = sorted(i for _, i in (q.getcolors(256) or []))
+    return colours[used]

@@ -8,7 +8,7 @@ from PIL import Image
 
 from inknotes.cli import main
 from inknotes.ink import Stroke
-from inknotes.replay import draw, stroke_colors
+from inknotes.replay import dimmed, draw, stroke_colors
 
 FIX = Path(__file__).parent / "fixtures" / "convert"
 
@@ -59,8 +59,12 @@ def test_gif_is_small_and_shows_what_the_still_shows(tmp_path, capsys):
     with Image.open(gif) as anim:
         frames = anim.n_frames
         assert frames >= 6
+        first = np.asarray(anim.convert("RGB"), float)
         anim.seek(frames - 1)
         last = np.asarray(anim.convert("RGB"), float)
+    with Image.open(FIX / "word_photo.png") as src:
+        paper = dimmed(np.asarray(src.convert("RGB")), src.size).astype(float)
+    assert np.abs(first - paper).max(-1).mean() < 4  # the first frame is the whole dimmed photo
     assert last.shape == still.shape
     err = np.abs(last - still).max(-1)
     assert err.mean() < 4.5 and np.percentile(err, 99) < 40
