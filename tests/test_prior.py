@@ -45,14 +45,16 @@ def test_learned_order_follows_the_writer(words) -> None:
     for mask, truth, meta in words:
         with_prior = trace_mask(mask, meta["width"])
         without = trace_mask(mask, meta["width"], use_prior=False)
-        # the prior only reorders (and may turn) strokes: the ink itself is the same
-        assert sorted(len(s) for s in with_prior) == sorted(len(s) for s in without)
+        # the prior only reorders (and may turn) strokes: the ink itself is the same (point
+        # counts may differ by a few: simplifying a turned stroke keeps other points)
+        assert len(with_prior) == len(without)
+        ink = [sum(s.length for s in x) for x in (with_prior, without)]
+        assert abs(ink[0] - ink[1]) <= 0.005 * ink[1]
         learned.append(order_tau([s.points for s in with_prior], truth, meta["tol"]))
         rules.append(order_tau([s.points for s in without], truth, meta["tol"]))
         assert learned[-1] >= 0.85, f"{meta['text']}: order tau {learned[-1]:.3f}"
-    # learned 0.962, rules 0.970 on these five words ("answer for" and "John Lennon": one stroke
-    # out of turn each; a scrambled model scores 0.45 or less); on
-    # held-out writers the learned order wins (see training/train_prior.py)
+    # learned 0.966, rules 0.956 on these eleven words (a scrambled model scores 0.45 or less);
+    # on held-out writers the learned order wins too (see training/train_prior.py)
     assert np.mean(learned) >= 0.95, f"mean order tau {np.mean(learned):.3f} (rules {np.mean(rules):.3f})"
 
 

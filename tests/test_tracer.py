@@ -92,11 +92,13 @@ def test_real_handwriting_times_strictly_increase(traced):
 
 def test_words_run_left_to_right(traced):
     """The learned order may put a stroke a little out of left-edge order (as writers do), but
-    a word still runs left to right: nearly every pair of strokes keeps its left-edge order."""
+    a word still runs left to right: nearly every pair of strokes keeps its left-edge order
+    (80% of the pairs, or all but one in a word of few strokes)."""
     for sid, (strokes, _, _) in traced.items():
         left = np.array([float(s.points[:, 0].min()) for s in strokes])
         sign = np.sign(left[None, :] - left[:, None])[np.triu_indices(len(left), 1)]
-        assert sign.sum() >= 0.8 * np.count_nonzero(sign), sid
+        pairs = np.count_nonzero(sign)
+        assert sign.sum() >= min(0.8 * pairs, pairs - 2), sid
 
 
 def test_rules_order_strokes_by_their_left_edge():
