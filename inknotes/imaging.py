@@ -453,8 +453,8 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     if drop.any():
         mask &= ~drop[lab]
     pen = pen_width_of(mask)  # the writing's own width, now that rules and specks are gone
-    n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    dash = _dashes(mask, lab, st, pen)
+    # dropping whole pieces leaves the others' labels, areas and thickness as they were
+    dash = _dashes(mask, lab, st, pen) & ~drop
     if dash.any():
         mask &= ~dash[lab]
         pen = pen_width_of(mask)

@@ -288,11 +288,12 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
         ink_x = np.concatenate([ed.pts[:, 0] for ed in g.edges.values() if ed.u in members])
         lo, hi = float(ink_x.min()), float(ink_x.max())
         edge = EDGE_FRAC * max(hi - lo, 1.0)
+        left, right = int(np.argmin(xs)), int(np.argmax(xs))
         keep = _crossing_tips(g, inc, tips)
-        if min(xs) - lo <= edge:
-            keep.add(tips[int(np.argmin(xs))])
-        if hi - max(xs) <= edge:
-            keep.add(tips[int(np.argmax(xs))])
+        if xs[left] - lo <= edge:
+            keep.add(tips[left])
+        if hi - xs[right] <= edge:
+            keep.add(tips[right])
         for n in tips:
             if n in keep:
                 continue
