@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inknotes.derender.ordering import splice_loops, text_lines
+from inknotes.derender.ordering import orient, splice_loops, text_lines
 
 
 def _zigzag(x0: float, x1: float, top: float, bottom: float, n: int = 12) -> np.ndarray:
@@ -63,3 +63,21 @@ def test_a_loop_at_the_end_of_a_stroke_is_not_spliced_into_it():
     out = splice_loops([stem, bowl], touch=2.0, inner=12.0)
     assert len(out) == 2
     assert len(splice_loops([stem, bowl], touch=2.0)) == 1
+
+
+def test_a_figure_of_eight_starts_where_its_loops_meet_and_goes_up_first():
+    # a looped 'f' traced as one closed trail from its crossing: the pen started there, went
+    # round the upper loop and then the lower one; starting it at its top (as for an 'o') cut
+    # the writer's path in the middle of the upper loop
+    t = np.linspace(0, 2 * np.pi, 121)
+    eight = np.stack([6 * np.sin(2 * t), -30 * np.sin(t)], 1)  # upper loop first: y < 0
+    for pts in (eight, eight[::-1].copy()):
+        out = orient(pts)
+        assert np.allclose(out[0], (0, 0), atol=1e-6) and np.allclose(out[-1], (0, 0), atol=1e-6)
+        assert out[: len(out) // 2, 1].mean() < out[len(out) // 2:, 1].mean()
+
+
+def test_an_o_starts_at_its_top_and_runs_counter_clockwise():
+    out = orient(_circle(0, 0, 10, start=0.0))  # starts at its right side
+    assert abs(out[0, 1] + 10) < 0.1  # the top (y down)
+    assert out[3, 0] < out[0, 0]  # from the top leftwards: counter-clockwise on the page

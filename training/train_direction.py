@@ -16,10 +16,11 @@ whether the rules ran it the way the pen did (``train_prior.labels``). The model
 threshold on its margin is chosen on the training writers only. Held-out contributors are
 scored with ../shared/tools/metrics.py through the engine's own ``tracer.write_order``.
 
-The shipped weights are exactly what the commands above make (seeded, byte-identical on a rerun,
-about 80 s), last made on 2026-12-01 after that day's tracer changes: end to end, held-out
-direction pL_held 0.943 -> 0.942, h2 0.941 -> 0.942, dev 0.920 -> 0.918 against the same recipe
-on the paths before the last two changes.
+The shipped weights are exactly what the commands above make (seeded, the same arrays on a rerun,
+about 2 minutes with the paths traced afresh), last made on 2026-12-01 after that day's tracer change
+(figure-of-eight trails start where their loops meet): end to end, direction pL_held
+0.942 -> 0.943, h2 0.942 -> 0.942, dev 0.918 -> 0.919. Weighting hpb's paths down (0.5, 0.25,
+0.1 of the others) changed held-out direction by at most 0.001: not kept.
 """
 from __future__ import annotations
 

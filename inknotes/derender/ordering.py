@@ -187,6 +187,16 @@ def _heading(pts: np.ndarray) -> np.ndarray:
     return pts[~first].mean(0) - pts[first].mean(0)
 
 
+def _through_start(pts: np.ndarray, near: float = 2.0) -> bool:
+    """Whether a closed path also passes through its start half way round: a figure of eight
+    (a looped 'f', an 'o' with a loop), whose trail begins where its loops meet."""
+    s = np.concatenate([[0.0], np.cumsum(np.sqrt((np.diff(pts, axis=0) ** 2).sum(1)))])
+    mid = (s > 0.15 * s[-1]) & (s < 0.85 * s[-1])
+    if not mid.any():
+        return False
+    return float(np.sqrt(((pts[mid] - pts[0]) ** 2).sum(1)).min()) <= near
+
+
 def orient(pts: np.ndarray) -> np.ndarray:
     """Run an open stroke so it heads right or down (the way from its first half to its second
     half points within 90 degrees of ``HEAD``: people write left to right and top to bottom;
@@ -196,6 +206,9 @@ def orient(pts: np.ndarray) -> np.ndarray:
         return pts
     span = np.ptp(pts, axis=0)
     closed = float(np.hypot(*(pts[-1] - pts[0]))) < max(2.0, 0.15 * float(span.max()))
+    if closed and _through_start(pts):
+        half = len(pts) // 2
+        return pts if pts[:half, 1].mean() <= pts[half:, 1].mean() else pts[::-1].copy()
     if closed:
         top = int(np.argmin(pts[:, 1]))
         ring = np.vstack([pts[top:-1], pts[:top + 1]]) if top > 0 else pts
