@@ -289,3 +289,30 @@ def test_a_sharp_turn_reaches_where_the_pen_turned(w):
     true = 2 * np.hypot(40, 90)
     assert sum(s.length for s in strokes) < 1.06 * true  # one turn, not a spike per pixel
 
+
+
+def test_junctions_split_by_two_pixels_are_one_crossing_and_a_two_pixel_spur_goes():
+    # a thin-pen 't' crossing: thinning left two 3-way junctions two pixels apart (one pixel
+    # step each way) and a two-pixel spur on the stem; at the limit (2 px) both count as short
+    from inknotes.derender.skeleton_graph import Graph, merge_junctions, prune_spurs
+
+    def seg(a, b):
+        n = int(max(abs(b[0] - a[0]), abs(b[1] - a[1]))) + 1
+        return np.linspace(a, b, n)
+
+    g = Graph()
+    top, j1, j2, bottom, left, right = (g.add_node(p) for p in
+                                        ((10, 0), (10, 20), (10, 22), (10, 40), (0, 22), (40, 20)))
+    mid = g.add_node((10, 10))
+    spur = g.add_node((12, 10))
+    g.add_edge(top, mid, seg((10, 0), (10, 10)))
+    g.add_edge(mid, j1, seg((10, 10), (10, 20)))
+    g.add_edge(mid, spur, seg((10, 10), (12, 10)))
+    g.add_edge(j1, j2, seg((10, 20), (10, 22)))
+    g.add_edge(j2, bottom, seg((10, 22), (10, 40)))
+    g.add_edge(j2, left, seg((10, 22), (0, 22)))
+    g.add_edge(j1, right, seg((10, 20), (40, 20)))
+    prune_spurs(g, spur_len=2.0)
+    merge_junctions(g, merge_len=2.0)
+    inc = g.incidence()
+    assert sorted(len(v) for v in inc.values()) == [1, 1, 1, 1, 4]

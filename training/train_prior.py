@@ -17,9 +17,10 @@ are cached per folder under a name keyed on the source of the code that makes th
 
 The shipped weights are exactly what the commands above make (seeded; the same arrays on a rerun;
 about 10 s of fitting once the paths are cached), last made on 2026-12-01 after that day's tracer
-changes (figure-of-eight trails start where their loops meet). End to end through
-`inknotes convert`, against the weights before: held-out order_tau pL_held 0.971 -> 0.971,
-h2 0.982 -> 0.982, dev 0.928 -> 0.931 (with the direction model retrained too).
+changes (figure-of-eight trails start where their loops meet; 2-px spurs and junction splits
+count as short). End to end through `inknotes convert`, against the weights before those changes:
+held-out order_tau pL_held 0.971 -> 0.971, h2 0.982 -> 0.982, dev 0.928 -> 0.930 (with the
+direction model retrained too).
 
 Tried on 2026-11-25 with today's paths (1200 train words + 200 lines of art..hpb, seed 31; order_tau
 of held-out phi/pri/sta words (33) / lines, non-hpb words, dev words; shipped 0.963/0.972, 0.945,

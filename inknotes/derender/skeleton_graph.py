@@ -193,8 +193,8 @@ def _merge_degree_two(g: Graph) -> None:
 
 
 def prune_spurs(g: Graph, spur_len: float, rounds: int = 2) -> None:
-    """Remove short dead-end branches hanging off junctions: thinning artefacts at corners
-    and stroke ends, not pen paths."""
+    """Remove dead-end branches no longer than ``spur_len`` hanging off junctions: thinning
+    artefacts at corners and stroke ends, not pen paths."""
     for _ in range(rounds):
         inc = g.incidence()
         drop = []
@@ -202,7 +202,7 @@ def prune_spurs(g: Graph, spur_len: float, rounds: int = 2) -> None:
             if ed.u == ed.v:
                 continue
             du, dv = len(inc[ed.u]), len(inc[ed.v])
-            if (du == 1) != (dv == 1) and max(du, dv) >= 3 and ed.length < spur_len:
+            if (du == 1) != (dv == 1) and max(du, dv) >= 3 and ed.length <= spur_len:
                 drop.append(e)
         if not drop:
             break
@@ -219,11 +219,11 @@ def prune_spurs(g: Graph, spur_len: float, rounds: int = 2) -> None:
 
 
 def merge_junctions(g: Graph, merge_len: float) -> None:
-    """Contract short edges between two junctions, shortest first: one crossing thinned
-    into two nearby junctions is one crossing."""
+    """Contract edges no longer than ``merge_len`` between two junctions, shortest first: one
+    crossing thinned into two nearby junctions is one crossing."""
     inc = g.incidence()
     for _, e in sorted((ed.length, e) for e, ed in g.edges.items()
-                       if ed.u != ed.v and ed.length < merge_len):
+                       if ed.u != ed.v and ed.length <= merge_len):
         ed = g.edges.get(e)
         if ed is None or ed.u == ed.v or len(inc[ed.u]) < 3 or len(inc[ed.v]) < 3:
             continue
