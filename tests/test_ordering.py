@@ -81,4 +81,3 @@ def test_an_o_starts_at_its_top_and_runs_counter_clockwise():
     out = orient(_circle(0, 0, 10, start=0.0))  # starts at its right side
     assert abs(out[0, 1] + 10) < 0.1  # the top (y down)
     assert out[3, 0] < out[0, 0]  # from the top leftwards: counter-clockwise on the page
-

@@ -290,7 +290,6 @@ def test_a_sharp_turn_reaches_where_the_pen_turned(w):
     assert sum(s.length for s in strokes) < 1.06 * true  # one turn, not a spike per pixel
 
 
-
 def test_junctions_split_by_two_pixels_are_one_crossing_and_a_two_pixel_spur_goes():
     # a thin-pen 't' crossing: thinning left two 3-way junctions two pixels apart (one pixel
     # step each way) and a two-pixel spur on the stem; at the limit (2 px) both count as short
