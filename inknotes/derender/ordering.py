@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ink import arc_length
 from .skeleton_graph import Graph
 
 End = tuple[int, int]  # (edge id, 0 = at edge start / 1 = at edge end)
@@ -180,7 +181,7 @@ def _heading(pts: np.ndarray) -> np.ndarray:
     centre of its second half. Steadier than the end-to-end chord on curved strokes (a 'c',
     a hooked descender, several letters merged into one trail), whose ends can point anywhere;
     on held-out writers it raised word direction 0.923 -> 0.94."""
-    s = np.concatenate([[0.0], np.cumsum(np.sqrt((np.diff(pts, axis=0) ** 2).sum(1)))])
+    s = arc_length(pts)
     first = s <= 0.5 * s[-1]
     if first.all() or not first.any():
         return pts[-1] - pts[0]
@@ -190,7 +191,7 @@ def _heading(pts: np.ndarray) -> np.ndarray:
 def _through_start(pts: np.ndarray, near: float = 2.0) -> bool:
     """Whether a closed path also passes through its start half way round: a figure of eight
     (a looped 'f', an 'o' with a loop), whose trail begins where its loops meet."""
-    s = np.concatenate([[0.0], np.cumsum(np.sqrt((np.diff(pts, axis=0) ** 2).sum(1)))])
+    s = arc_length(pts)
     mid = (s > 0.15 * s[-1]) & (s < 0.85 * s[-1])
     if not mid.any():
         return False
