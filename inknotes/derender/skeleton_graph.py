@@ -6,6 +6,7 @@ touches each skeleton pixel once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -266,28 +267,45 @@ def components(g: Graph) -> list[list[int]]:
 EDGE_FRAC = 0.1  # of a piece's width: how near its left/right edge a dead end must be to be a stroke end
 
 
-def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_frac: float = 0.0,
-                 pen_radius: float = 0.0, spread: float = 1.0) -> None:
-    """Turn short dead ends into out-and-back loops, as a pen retraces the stem of a 'd' or
-    the leg of an 'n'. In each connected piece the two dead ends farthest left and right
-    stay real stroke ends (where the pen went down and came up) when they lie at the piece's
-    own left and right edges (within ``EDGE_FRAC`` of its width): a word that starts in a
-    closed bowl ('a', 'o') has no dead end there, and the stem of its first 'l' or 'd' is then
-    a retrace, not where the pen went down. With ``dist`` (the distance
-    transform), a retraced tip reaches ``tip_frac`` of the pen radius further, into the cap
-    that thinning ate; with ``pen_radius`` too, a dead end longer than ``max_len`` is retraced
-    when its ink is filled in (``_filled_in``), and the two passes move apart where the ink
-    is wider than ``spread`` pen radii (see ``spread_passes``)."""
+@dataclass
+class DeadEnd:
+    """A dead end the pen may have drawn out and back (a retrace) or lifted at (a stroke end).
+    ``out`` runs junction -> tip; ``branches`` are the other edges at the junction, each from
+    the junction outward; ``box`` is its piece's ink box (x0, y0, x1, y1); ``half_width`` the
+    median distance to the paper along its middle; ``retrace`` the rules' call."""
+
+    tip: int
+    junction: int
+    edge: int
+    out: np.ndarray
+    length: float
+    branches: list[np.ndarray]
+    box: tuple[float, float, float, float]
+    n_tips: int
+    half_width: float
+    retrace: bool
+
+
+def dead_ends(g: Graph, max_len: float, dist: np.ndarray | None = None,
+              pen_radius: float = 0.0) -> list[DeadEnd]:
+    """The dead ends whose retrace-or-lift is open, with the rules' call: shorter than
+    ``max_len`` or filled in (``_filled_in``) is a retrace. In each connected piece the two
+    dead ends farthest left and right are not open when they lie at the piece's own left and
+    right edges (within ``EDGE_FRAC`` of its width): there the pen went down and came up. A
+    word that starts in a closed bowl ('a', 'o') has no dead end there, and the stem of its
+    first 'l' or 'd' is open. Dead ends that cross a junction straight (``_crossing_tips``)
+    are not open either."""
     inc = g.incidence()
+    found: list[DeadEnd] = []
     for comp in components(g):
         tips = [n for n in comp if len(inc[n]) == 1]
         if len(tips) <= 2:
             continue
         xs = [float(g.nodes[n][0]) for n in tips]
         members = set(comp)
-        ink_x = np.concatenate([ed.pts[:, 0] for ed in g.edges.values() if ed.u in members])
-        lo, hi = float(ink_x.min()), float(ink_x.max())
-        edge = EDGE_FRAC * max(hi - lo, 1.0)
+        ink = np.concatenate([ed.pts for ed in g.edges.values() if ed.u in members])
+        (lo, ylo), (hi, yhi) = ink.min(0), ink.max(0)
+        edge = EDGE_FRAC * max(float(hi - lo), 1.0)
         left, right = int(np.argmin(xs)), int(np.argmax(xs))
         keep = _crossing_tips(g, inc, tips)
         if xs[left] - lo <= edge:
@@ -299,17 +317,39 @@ def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_f
                 continue
             e, side = inc[n][0]
             ed = g.edges[e]
-            if len(inc[ed.u if side == 1 else ed.v]) < 2:
-                continue
-            out = ed.pts if side == 1 else ed.pts[::-1]  # junction -> tip
-            if ed.length >= max_len and not _filled_in(out, dist, pen_radius):
-                continue
             j = ed.u if side == 1 else ed.v
-            del g.edges[e], g.nodes[n]
-            if dist is not None and tip_frac > 0 and len(out) >= 3:
-                out = np.vstack([out, tip_point(out, dist, tip_frac)[None]])
-            there, back = spread_passes(out, dist, pen_radius, spread)
-            g.add_edge(j, j, np.vstack([there, back[-2::-1]]))
+            if len(inc[j]) < 2:
+                continue
+            out = ed.pts if side == 1 else ed.pts[::-1]
+            branches = [g.edges[e2].pts if s2 == 0 else g.edges[e2].pts[::-1]
+                        for e2, s2 in inc[j] if e2 != e]
+            retrace = ed.length < max_len or _filled_in(out, dist, pen_radius)
+            found.append(DeadEnd(n, j, e, out, ed.length, branches,
+                                 (float(lo), float(ylo), float(hi), float(yhi)), len(tips),
+                                 _half_width(out, dist), retrace))
+    return found
+
+
+def add_retraces(g: Graph, max_len: float, dist: np.ndarray | None = None, tip_frac: float = 0.0,
+                 pen_radius: float = 0.0, spread: float = 1.0,
+                 decide: Callable[[list[DeadEnd]], Sequence[bool]] | None = None) -> None:
+    """Turn dead ends into out-and-back loops, as a pen retraces the stem of a 'd' or the leg
+    of an 'n': the open ones of ``dead_ends``, where ``decide`` (a learned call on all of them
+    at once) or else the rules say so. With ``dist`` (the distance transform), a retraced tip
+    reaches ``tip_frac`` of the pen radius further, into the cap that thinning ate; with
+    ``pen_radius`` too, the two passes move apart where the ink is wider than ``spread`` pen
+    radii (see ``spread_passes``)."""
+    found = dead_ends(g, max_len, dist, pen_radius)
+    calls = [d.retrace for d in found] if decide is None or not found else decide(found)
+    for d, yes in zip(found, calls, strict=True):
+        if not yes:
+            continue
+        out = d.out
+        del g.edges[d.edge], g.nodes[d.tip]
+        if dist is not None and tip_frac > 0 and len(out) >= 3:
+            out = np.vstack([out, tip_point(out, dist, tip_frac)[None]])
+        there, back = spread_passes(out, dist, pen_radius, spread)
+        g.add_edge(d.junction, d.junction, np.vstack([there, back[-2::-1]]))
 
 
 CROSS_COS = -0.85  # two dead ends leaving a junction this close to opposite are one straight stroke
@@ -347,11 +387,18 @@ def _filled_in(out: np.ndarray, dist: np.ndarray | None, pen_radius: float) -> b
     an 'l' written as a narrow loop): along its middle the ink is about two pens wide."""
     if dist is None or pen_radius <= 0 or len(out) < 6:
         return False
+    return _half_width(out, dist) - 0.5 >= WIDE * pen_radius
+
+
+def _half_width(out: np.ndarray, dist: np.ndarray | None) -> float:
+    """Median distance to the paper along the middle half of a path (0 without ``dist``)."""
+    if dist is None or not len(out):
+        return 0.0
     h, w = dist.shape
-    mid = out[len(out) // 4: len(out) - len(out) // 4]
+    mid = out[len(out) // 4: len(out) - len(out) // 4] if len(out) >= 4 else out
     xi = np.clip(np.rint(mid[:, 0]).astype(int), 0, w - 1)
     yi = np.clip(np.rint(mid[:, 1]).astype(int), 0, h - 1)
-    return float(np.median(dist[yi, xi])) - 0.5 >= WIDE * pen_radius
+    return float(np.median(dist[yi, xi]))
 
 
 def pair_odd_junctions(g: Graph, max_len: float, dist: np.ndarray | None = None,
