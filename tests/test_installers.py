@@ -120,7 +120,8 @@ def test_bundle_data_puts_resources_and_migrations_where_the_code_looks(tmp_path
     assert ("env.py", str(Path("inknotes/store/migrations"))) in dests
     # the tracer's learned weights ship in every variant (the built-in engine needs them) ...
     models = str(Path("resources/models"))
-    assert {("tracer_prior.npz", models), ("tracer_direction.npz", models)} <= dests
+    assert {("tracer_prior.npz", models), ("tracer_direction.npz", models),
+            ("tracer_retrace.npz", models)} <= dests
     # ... and nothing else from resources/models goes into the default bundle
     assert not any("models" in Path(dest).parts and not name.startswith("tracer_") for name, dest in dests)
 

@@ -83,11 +83,12 @@ def _collect_one(args: tuple[str, dict]) -> dict | None:
 
 
 def cache_path(bench: Path) -> Path:
-    """Where ``collect`` keeps a folder's traced paths: named after the code that traces them."""
+    """Where ``collect`` keeps a folder's traced paths: named after the code (and the retrace
+    model) that traces them."""
     src = Path(__file__).resolve().parents[1] / "inknotes"
     h = hashlib.sha1()
     for f in ("imaging.py", "segment.py", "pipeline.py", "derender/tracer.py", "derender/ordering.py",
-              "derender/skeleton_graph.py"):
+              "derender/skeleton_graph.py", "derender/retrace.py", "../resources/models/tracer_retrace.npz"):
         if (src / f).exists():
             h.update((src / f).read_bytes())
     return bench / f"prior_cache_{h.hexdigest()[:10]}.pkl"

@@ -19,10 +19,14 @@ from .base import CancelFn, Crop, Derendered, ProgressFn
 from .direction import DirectionModel, load_direction
 from .ordering import order_strokes, orient, pair_ends, splice_loops, text_lines, walk_trails
 from .prior import WritingPrior, load_prior
+from .retrace import load_retrace
 from .skeleton_graph import (
+    DeadEnd,
+    Graph,
     add_retraces,
     build_graph,
     clean_mask,
+    dead_ends,
     merge_junctions,
     pair_odd_junctions,
     prune_spurs,
@@ -71,9 +75,11 @@ class TracerEngine:
         return out
 
 
-def trace_mask(mask: np.ndarray, pen_width: float = 0.0, use_prior: bool = True) -> list[Stroke]:
+def trace_mask(mask: np.ndarray, pen_width: float = 0.0, use_prior: bool = True,
+               use_retrace: bool = True) -> list[Stroke]:
     """Strokes (crop pixel coordinates, drawing order, relative times) for one ink mask.
-    ``use_prior=False`` keeps the direction and order rules even when the learned prior ships."""
+    ``use_prior=False`` keeps the direction and order rules even when the learned prior ships,
+    ``use_retrace=False`` the dead-end rule (retrace or lift) when the retrace model does."""
     mask = np.asarray(mask, bool)
     if mask.ndim != 2 or not mask.any():
         return []
@@ -81,7 +87,7 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0, use_prior: bool = True)
     # work on the ink's box only, with a paper border so ink touching the crop edge still
     # has an edge for the distance transform and the thinning
     mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
-    strokes = _trace(mask, pen_width, use_prior)
+    strokes = _trace(mask, pen_width, use_prior, use_retrace)
     dx, dy = float(cols[0] - 2), float(rows[0] - 2)
     return [s.translated(dx, dy) for s in strokes]
 
@@ -99,8 +105,9 @@ def trace_paths(mask: np.ndarray, pen_width: float = 0.0) -> tuple[list[np.ndarr
     return [orient(p) + off for p in paths], pw
 
 
-def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True) -> list[Stroke]:
-    paths, dt, pw = _paths(mask, pen_width)
+def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True,
+           use_retrace: bool = True) -> list[Stroke]:
+    paths, dt, pw = _paths(mask, pen_width, use_retrace)
     if not paths:
         return []
     paths = [orient(p) for p in paths]
@@ -130,31 +137,64 @@ def write_order(paths: list[np.ndarray], pw: float, prior: WritingPrior | None,
     return paths, [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], pw)]
 
 
-def _paths(mask: np.ndarray, pen_width: float) -> tuple[list[np.ndarray], np.ndarray, float]:
+def _paths(mask: np.ndarray, pen_width: float,
+           learned: bool = True) -> tuple[list[np.ndarray], np.ndarray, float]:
     """Smoothed, tip-extended pen paths of a padded mask (unoriented), its distance transform
-    and the pen width."""
+    and the pen width. ``learned``: the shipped retrace model decides the dead ends."""
+    g, mask, dt, pw = _graph(mask, pen_width)
+    if g is None:
+        return [], dt, pw
+    height = _height(mask)
+    model = load_retrace() if learned else None
+    decide = None if model is None else (lambda ends: model.decide(ends, height, 0.5 * pw))
+    add_retraces(g, max_len=DEAD_END_FRAC * height, dist=dt, tip_frac=TIP_FRAC,
+                 pen_radius=0.5 * pw, spread=SPREAD, decide=decide)
+    pair_odd_junctions(g, max_len=RETRACE_FRAC * height, dist=dt, pen_radius=0.5 * pw, spread=SPREAD)
+    partner = pair_ends(g, reach=max(3.0, REACH * pw))
+    trails = walk_trails(g, partner)
+    if SPLICE:
+        trails = splice_loops(trails, touch=max(2.0, SPLICE * pw), inner=SPLICE_INNER * pw)
+    return [_extend_tips(_extend_cusps(_smooth(p), mask, pw), dt) for p in trails], dt, pw
+
+
+def _height(mask: np.ndarray) -> float:
+    ys = np.flatnonzero(mask.any(1))
+    return float(ys[-1] - ys[0] + 1)
+
+
+def _graph(mask: np.ndarray, pen_width: float) -> tuple[Graph | None, np.ndarray, np.ndarray, float]:
+    """The stroke graph of a padded mask before any retrace (None when cleaning leaves no
+    ink), the cleaned mask, its distance transform and the pen width."""
     if pen_width and pen_width > 0:
         pw = float(pen_width)
     else:
         pw = _pen_width(mask, _dist(mask))
     mask = clean_mask(mask, pw)
     if not mask.any():
-        return [], mask.astype(np.float32), pw
+        return None, mask, mask.astype(np.float32), pw
     dt = _dist(mask)
-    skel = skeleton_of(mask)
-    g = build_graph(skel)
+    g = build_graph(skeleton_of(mask))
     prune_spurs(g, spur_len=max(2.0, SPUR * pw))
     merge_junctions(g, merge_len=max(2.0, 0.9 * pw))
-    ys = np.nonzero(mask.any(1))[0]
-    add_retraces(g, max_len=DEAD_END_FRAC * float(ys[-1] - ys[0] + 1), dist=dt, tip_frac=TIP_FRAC,
-                 pen_radius=0.5 * pw, spread=SPREAD)
-    pair_odd_junctions(g, max_len=RETRACE_FRAC * float(ys[-1] - ys[0] + 1), dist=dt,
-                       pen_radius=0.5 * pw, spread=SPREAD)
-    partner = pair_ends(g, reach=max(3.0, REACH * pw))
-    trails = walk_trails(g, partner)
-    if SPLICE:
-        trails = splice_loops(trails, touch=max(2.0, SPLICE * pw), inner=SPLICE_INNER * pw)
-    return [_extend_tips(_extend_cusps(_smooth(p), mask, pw), dt) for p in trails], dt, pw
+    return g, mask, dt, pw
+
+
+def dead_end_candidates(mask: np.ndarray, pen_width: float = 0.0
+                        ) -> tuple[list[DeadEnd], float, float, np.ndarray]:
+    """The open dead ends of a crop's mask (``skeleton_graph.dead_ends``), its ink height, the
+    pen width and the offset (x, y) that takes their points to crop coordinates: what the
+    retrace model sees, for training it."""
+    mask = np.asarray(mask, bool)
+    if mask.ndim != 2 or not mask.any():
+        return [], 0.0, 0.0, np.zeros(2, np.float32)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
+    g, mask, dt, pw = _graph(mask, pen_width)
+    if g is None:
+        return [], 0.0, pw, np.zeros(2, np.float32)
+    height = _height(mask)
+    off = np.float32([cols[0] - 2, rows[0] - 2])
+    return dead_ends(g, DEAD_END_FRAC * height, dt, 0.5 * pw), height, pw, off
 
 
 def _dist(mask: np.ndarray) -> np.ndarray:

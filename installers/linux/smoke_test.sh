@@ -76,7 +76,7 @@ if [ "$(basename "$BUNDLE")" = "inknotes" ]; then
     ok "no TensorFlow in the default bundle"
 fi
 [ -f "$BUNDLE/_internal/resources/icons/inknotes-256.png" ] || fail "resources/ is not in the bundle"
-for w in tracer_prior.npz tracer_direction.npz; do
+for w in tracer_prior.npz tracer_direction.npz tracer_retrace.npz; do
     [ -f "$BUNDLE/_internal/resources/models/$w" ] || fail "the tracer's learned weights ($w) are not in the bundle"
 done
 ok "the tracer's learned weights are in the bundle"
