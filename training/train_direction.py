@@ -21,12 +21,14 @@ units): a single fit moved dev direction by up to 0.007 from one small tracer ch
 next; the average is steadier and on held-out writers a little better.
 
 The shipped weights are exactly what the commands above make (seeded, the same arrays on a rerun,
-about 3.5 minutes with the paths traced afresh), last made on 2026-12-01 after that day's tracer
-changes (figure-of-eight trails start where their loops meet; 2-px spurs and junction splits
-count as short). End to end, against a single fit on the same paths: direction pL_held
-0.945 -> 0.946, h2 0.943 -> 0.944, dev 0.912 -> 0.916 (the model before both changes: 0.943,
-0.942, 0.919). Weighting hpb's paths down (0.5, 0.25, 0.1 of the others) changed held-out
-direction by at most 0.001: not kept.
+about 4-5 minutes with the paths traced afresh), last made on 2026-12-01 (second time that day)
+on the paths shaped by the learned retrace call (``train_retrace.py``, run first). End to end
+through `inknotes convert`, direction pL_held 0.946 -> 0.945, h2 0.944 -> 0.944, dev
+0.916 -> 0.918 against the rule-retrace tracer with its own model; the same retrace call with
+the direction model not retrained gave 0.945 / 0.942 / 0.921, so the retrain is noise-level.
+Earlier (figure-of-eight trails, 2-px spurs), against a single fit on the same paths: pL_held
+0.945 -> 0.946, h2 0.943 -> 0.944, dev 0.912 -> 0.916. Weighting hpb's paths down (0.5, 0.25,
+0.1 of the others) changed held-out direction by at most 0.001: not kept.
 """
 from __future__ import annotations
 

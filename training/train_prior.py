@@ -16,11 +16,14 @@ are cached per folder under a name keyed on the source of the code that makes th
 (prior_cache_<digest>.pkl), so a changed tracer never trains on stale paths.
 
 The shipped weights are exactly what the commands above make (seeded; the same arrays on a rerun;
-about 10 s of fitting once the paths are cached), last made on 2026-12-01 after that day's tracer
-changes (figure-of-eight trails start where their loops meet; 2-px spurs and junction splits
-count as short). End to end through `inknotes convert`, against the weights before those changes:
-held-out order_tau pL_held 0.971 -> 0.971, h2 0.982 -> 0.982, dev 0.928 -> 0.930 (with the
-direction model retrained too).
+about 10 s of fitting once the paths are cached), last made on 2026-12-01 (second time that day)
+on the paths shaped by the learned retrace call (``train_retrace.py``, run first; the cache name
+covers its weights too). End to end through `inknotes convert`, against the rule-retrace tracer
+with its own models: order_tau pL_held 0.971 -> 0.969, h2 0.982 -> 0.978, dev 0.930 -> 0.925;
+the retrace call with the order model not retrained: 0.971 / 0.983 / 0.931. Seeds 0-4 of the
+order fit on the same paths give held-out-word order 0.954-0.962 (seed 0, shipped, is the
+highest; their 5-fit average 0.956), so the retrained model is within seed noise; an ensemble
+was not kept.
 
 Tried on 2026-11-25 with today's paths (1200 train words + 200 lines of art..hpb, seed 31; order_tau
 of held-out phi/pri/sta words (33) / lines, non-hpb words, dev words; shipped 0.963/0.972, 0.945,

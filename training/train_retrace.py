@@ -14,7 +14,23 @@ graph; each open dead end (``skeleton_graph.dead_ends``) is labelled from the pe
 a true stroke that runs out along it to the tip and back is a retrace (1), a true stroke that
 ends at the tip is a lift (0); dead ends too short for either to show are left out. The
 model (``inknotes.derender.retrace``) is fitted with full-batch Adam in numpy, seeded, and
-scored on the held-out contributors against the rule it replaces.
+scored on the held-out contributors against the rule it replaces. Run it before
+train_prior.py and train_direction.py: they learn from the paths this call shapes.
+
+The shipped weights are exactly what the commands above make (seeded, the same arrays on a
+rerun, about a minute), made on 2026-12-01: 14737 labelled training dead ends (0.67 retraced),
+held-out phi/pri/sta 1041; right by length rule 0.797, model 0.905 (0.917 at threshold 0.5).
+End to end through `inknotes convert` with the direction and order models retrained on the new
+paths (f1 / stroke_ratio / length / direction / order / dup_excess, before -> after):
+  pL_held  0.998 / 1.03 / 0.969 / 0.946 / 0.971 / 0.018 -> 0.998 / 1.09 / 0.962 / 0.945 / 0.969 / 0.011
+  h2       0.996 / 1.06 / 0.961 / 0.944 / 0.982 / 0.024 -> 0.996 / 1.12 / 0.953 / 0.944 / 0.978 / 0.018
+  dev      0.996 / 1.11 / 0.916 / 0.916 / 0.930 / -0.007 -> 0.996 / 1.21 / 0.900 / 0.918 / 0.925 / -0.019
+The ink drawn twice where the writer drew it once goes down on held-out writers; hpb (most of
+dev) retraces more and loses a little. Thresholds tried end to end (old direction and order
+models): 0.5 gave stroke_ratio 1.13 / 1.15 / 1.25 and length 0.953 / 0.946 / 0.894 (too many
+lifts: a wrong lift breaks a stroke, a wrong retrace draws a few pixels twice), 0.15 left
+dup_excess where the rule had it (0.018 / 0.023). Labelling the dead ends too short to tell as
+retraces made the model worse (held-out right by length 0.779).
 """
 from __future__ import annotations
 
