@@ -80,28 +80,34 @@ def trace_mask(mask: np.ndarray, pen_width: float = 0.0, use_prior: bool = True,
     """Strokes (crop pixel coordinates, drawing order, relative times) for one ink mask.
     ``use_prior=False`` keeps the direction and order rules even when the learned prior ships,
     ``use_retrace=False`` the dead-end rule (retrace or lift) when the retrace model does."""
+    box = _ink_box(mask)
+    if box is None:
+        return []
+    mask, off = box
+    strokes = _trace(mask, pen_width, use_prior, use_retrace)
+    return [s.translated(float(off[0]), float(off[1])) for s in strokes]
+
+
+def _ink_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mask cut to its ink's box with a paper border (so ink touching the crop edge still
+    has an edge for the distance transform and the thinning), and the offset (x, y) back to
+    crop coordinates; None for an empty or malformed mask."""
     mask = np.asarray(mask, bool)
     if mask.ndim != 2 or not mask.any():
-        return []
+        return None
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    # work on the ink's box only, with a paper border so ink touching the crop edge still
-    # has an edge for the distance transform and the thinning
-    mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
-    strokes = _trace(mask, pen_width, use_prior, use_retrace)
-    dx, dy = float(cols[0] - 2), float(rows[0] - 2)
-    return [s.translated(dx, dy) for s in strokes]
+    padded = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
+    return padded, np.float32([cols[0] - 2, rows[0] - 2])
 
 
 def trace_paths(mask: np.ndarray, pen_width: float = 0.0) -> tuple[list[np.ndarray], float]:
     """The rule-oriented pen paths (crop coordinates, not yet ordered) and the pen width: what
     the learned prior sees, for training it."""
-    mask = np.asarray(mask, bool)
-    if mask.ndim != 2 or not mask.any():
+    box = _ink_box(mask)
+    if box is None:
         return [], 0.0
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
+    mask, off = box
     paths, _, pw = _paths(mask, pen_width)
-    off = np.float32([cols[0] - 2, rows[0] - 2])
     return [orient(p) + off for p in paths], pw
 
 
@@ -184,16 +190,14 @@ def dead_end_candidates(mask: np.ndarray, pen_width: float = 0.0
     """The open dead ends of a crop's mask (``skeleton_graph.dead_ends``), its ink height, the
     pen width and the offset (x, y) that takes their points to crop coordinates: what the
     retrace model sees, for training it."""
-    mask = np.asarray(mask, bool)
-    if mask.ndim != 2 or not mask.any():
+    box = _ink_box(mask)
+    if box is None:
         return [], 0.0, 0.0, np.zeros(2, np.float32)
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    mask = np.pad(mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 2)
+    mask, off = box
     g, mask, dt, pw = _graph(mask, pen_width)
     if g is None:
-        return [], 0.0, pw, np.zeros(2, np.float32)
+        return [], 0.0, pw, off
     height = _height(mask)
-    off = np.float32([cols[0] - 2, rows[0] - 2])
     return dead_ends(g, DEAD_END_FRAC * height, dt, 0.5 * pw), height, pw, off
 
 
