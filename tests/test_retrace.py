@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from inknotes.derender import tracer
 from inknotes.derender.retrace import MODEL_PATH, load_retrace
 from inknotes.derender.skeleton_graph import add_retraces, build_graph, dead_ends, skeleton_of
-from inknotes.derender.tracer import dead_end_candidates
+from inknotes.derender.tracer import dead_end_candidates, trace_mask
 from tests.inkcheck import tracer_words
 
 
@@ -71,8 +72,36 @@ def test_learned_call_finds_real_pen_lifts_better_than_the_rule(words) -> None:
     assert model_right >= rule_right + 0.05 * n
 
 
-def test_missing_or_damaged_weights_fall_back_to_the_rule(tmp_path) -> None:
+def test_without_a_call_the_rule_decides() -> None:
+    ruled, called = (build_graph(skeleton_of(_stem_and_bar())) for _ in range(2))
+    rule_calls = [d.retrace for d in dead_ends(ruled, max_len=100.0)]
+    add_retraces(ruled, max_len=100.0)
+    add_retraces(called, max_len=100.0, decide=lambda found: rule_calls)
+    assert sorted(len(v) for v in ruled.incidence().values()) == \
+        sorted(len(v) for v in called.incidence().values())
+    assert sum(e.u == e.v for e in ruled.edges.values()) == 1
+
+
+def test_missing_or_damaged_weights_fall_back_to_the_rule(tmp_path, monkeypatch, words) -> None:
     assert load_retrace(tmp_path / "absent.npz") is None
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a numpy archive")
     assert load_retrace(bad) is None
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(MODEL_PATH.read_bytes()[: MODEL_PATH.stat().st_size // 2])
+    assert load_retrace(truncated) is None
+    params = dict(np.load(MODEL_PATH))
+    lacking = tmp_path / "lacking.npz"
+    np.savez(lacking, **{k: v for k, v in params.items() if k != "W1"})
+    assert load_retrace(lacking) is None
+    other = tmp_path / "other_features.npz"
+    np.savez(other, **{**params, "mu": params["mu"][:-1], "sd": params["sd"][:-1], "W1": params["W1"][:-1]})
+    assert load_retrace(other) is None
+    # and the tracer then traces exactly as with the rule
+    monkeypatch.setattr(tracer, "load_retrace", lambda: None)
+    for mask, _, meta in words[:4]:
+        fallback = trace_mask(mask, meta["width"])
+        rule = trace_mask(mask, meta["width"], use_retrace=False)
+        assert len(fallback) == len(rule)
+        for a, b in zip(fallback, rule, strict=True):
+            np.testing.assert_array_equal(a.points, b.points)

@@ -91,7 +91,8 @@ def cache_path(bench: Path) -> Path:
     src = Path(__file__).resolve().parents[1] / "inknotes"
     h = hashlib.sha1()
     for f in ("imaging.py", "segment.py", "pipeline.py", "derender/tracer.py", "derender/ordering.py",
-              "derender/skeleton_graph.py", "derender/retrace.py", "../resources/models/tracer_retrace.npz"):
+              "derender/skeleton_graph.py", "derender/retrace.py", "derender/prior.py",
+              "../resources/models/tracer_retrace.npz"):
         if (src / f).exists():
             h.update((src / f).read_bytes())
     return bench / f"prior_cache_{h.hexdigest()[:10]}.pkl"

@@ -44,13 +44,12 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_prior import TOOLS, arg_parser, fit, save_weights  # noqa: E402
+from train_prior import TOOLS, arg_parser, fit, save_weights, to_image  # noqa: E402
 
 from inknotes import imaging, segment  # noqa: E402
 from inknotes.derender.prior import mlp  # noqa: E402
-from inknotes.derender.retrace import features  # noqa: E402
+from inknotes.derender.retrace import N_FEATURES, features  # noqa: E402
 from inknotes.derender.tracer import dead_end_candidates  # noqa: E402
-from inknotes.ink import apply_homography  # noqa: E402
 from inknotes.pipeline import _crop  # noqa: E402
 
 sys.path.insert(0, str(TOOLS))
@@ -92,7 +91,7 @@ def label(q: np.ndarray, G: np.ndarray, sid: np.ndarray, idx: np.ndarray, tree: 
 
 def _collect_one(args: tuple[str, dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bench, m = args
-    empty = np.zeros((0, 17)), np.zeros(0), np.zeros(0)
+    empty = np.zeros((0, N_FEATURES)), np.zeros(0), np.zeros(0)
     page = imaging.load_pages(Path(bench) / m["image"])[0]
     prep = imaging.prepare(page)
     if not prep.mask.any():
@@ -112,15 +111,13 @@ def _collect_one(args: tuple[str, dict]) -> tuple[np.ndarray, np.ndarray, np.nda
             continue
         f = features(ends, height, 0.5 * pw)
         for d, row in zip(ends, f, strict=True):
-            q = np.asarray(d.out, np.float64) + off + (ox, oy)
-            if not np.allclose(Hm, np.eye(3)):
-                q = apply_homography(q, Hm)
+            q = to_image({"Hm": Hm}, {"off": (ox, oy)}, np.asarray(d.out, np.float64) + off)
             lab = label(q, G, sid, idx, tree, m["tol"])
             if np.isfinite(lab):
                 X.append(row)
                 y.append(lab)
                 w.append(d.length)
-    return (np.asarray(X).reshape(-1, 17), np.asarray(y), np.asarray(w)) if X else empty
+    return (np.asarray(X).reshape(-1, N_FEATURES), np.asarray(y), np.asarray(w)) if X else empty
 
 
 def dataset(folders: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -94,5 +94,5 @@ class DirectionModel:
 @lru_cache(maxsize=1)
 def load_direction(path: Path = MODEL_PATH) -> DirectionModel | None:
     """The shipped model, or None (the rules then decide alone) when the file is missing."""
-    params = read_weights(path, "direction model")
+    params = read_weights(path, "direction model", ("mu", "sd", "W1", "b1", "W2"))
     return None if params is None else DirectionModel(params)

@@ -10,6 +10,7 @@ engine never imports TensorFlow.
 from __future__ import annotations
 
 import logging
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -107,6 +108,9 @@ def pair_inputs(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.hstack([fi, fj, fi - fj, np.clip(overlap, -3, 1)[:, None]]), ii, jj
 
 
+MLP_ARRAYS = ("mu", "sd", "W1", "b1", "W2", "b2")  # what ``mlp`` reads, after its prefix
+
+
 def mlp(params: dict[str, np.ndarray], prefix: str, x: np.ndarray) -> np.ndarray:
     """Probability from a one-hidden-layer tanh MLP with standardised inputs."""
     z = (x - params[prefix + "mu"]) / params[prefix + "sd"]
@@ -140,21 +144,27 @@ class WritingPrior:
         return [int(i) for i in np.argsort(-sym.sum(1), kind="stable")]
 
 
-def read_weights(path: Path, what: str) -> dict[str, np.ndarray] | None:
-    """The arrays of a shipped .npz, or None when it is missing or unreadable (logged: the
-    tracer then keeps its rules for ``what``)."""
+def read_weights(path: Path, what: str, required: tuple[str, ...] = ()) -> dict[str, np.ndarray] | None:
+    """The arrays of a shipped .npz, or None when it is missing, unreadable (truncated,
+    corrupt) or lacks one of the ``required`` arrays (logged: the tracer then keeps its rules
+    for ``what``)."""
     if not path.exists():
         return None
     try:
         with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError):
+            params = {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         log.exception("could not read the tracer %s %s; using the rules", what, path)
         return None
+    missing = [k for k in required if k not in params]
+    if missing:
+        log.error("the tracer %s %s lacks %s; using the rules", what, path, ", ".join(missing))
+        return None
+    return params
 
 
 @lru_cache(maxsize=1)
 def load_prior(path: Path = MODEL_PATH) -> WritingPrior | None:
     """The shipped prior, or None (the tracer then keeps its rules) when the file is missing."""
-    params = read_weights(path, "prior")
+    params = read_weights(path, "prior", tuple("ord_" + k for k in MLP_ARRAYS))
     return None if params is None else WritingPrior(params)

@@ -11,16 +11,19 @@ and the rule's call, and is trained on UNIPEN pen trajectories by
 """
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .prior import mlp, read_weights
+from .prior import MLP_ARRAYS, mlp, read_weights
 from .skeleton_graph import DeadEnd
 
+log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).parents[2] / "resources" / "models" / "tracer_retrace.npz"
 BRANCH_REACH = 8  # skeleton pixels along each branch that give its heading
+N_FEATURES = 17  # columns of ``features``
 
 
 def _heading(p: np.ndarray, k: int) -> np.ndarray:
@@ -48,7 +51,7 @@ def features(ends: list[DeadEnd], height: float, pen_radius: float) -> np.ndarra
                      (j[0] - x0) / W, (j[1] - y0) / Hb, d.half_width / pr, len(d.branches) + 1,
                      np.log(d.n_tips), cos[0], cos[1], float(u[0] * a[1] - u[1] * a[0]),
                      Hb / H, float(d.retrace)])
-    return np.asarray(rows, np.float64).reshape(len(ends), -1)
+    return np.asarray(rows, np.float64).reshape(len(ends), N_FEATURES)
 
 
 class RetraceModel:
@@ -56,7 +59,7 @@ class RetraceModel:
 
     def __init__(self, params: dict[str, np.ndarray]) -> None:
         self.p = params
-        self.threshold = float(params.get("threshold", np.full(1, 0.5))[0])
+        self.threshold = float(params["threshold"][0])
 
     def probability(self, ends: list[DeadEnd], height: float, pen_radius: float) -> np.ndarray:
         """Probability that the pen drew each dead end out and back."""
@@ -70,6 +73,13 @@ class RetraceModel:
 
 @lru_cache(maxsize=1)
 def load_retrace(path: Path = MODEL_PATH) -> RetraceModel | None:
-    """The shipped model, or None (the rules then decide alone) when the file is missing."""
-    params = read_weights(path, "retrace model")
-    return None if params is None else RetraceModel(params)
+    """The shipped model, or None (the rules then decide alone) when the file is missing,
+    damaged or made for other features."""
+    params = read_weights(path, "retrace model", (*MLP_ARRAYS, "threshold"))
+    if params is None:
+        return None
+    if params["mu"].shape != (N_FEATURES,) or params["W1"].shape[0] != N_FEATURES:
+        log.error("the tracer retrace model %s is for %d features, not %d; using the rules",
+                  path, len(params["mu"]), N_FEATURES)
+        return None
+    return RetraceModel(params)

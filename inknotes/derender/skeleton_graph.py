@@ -271,7 +271,7 @@ EDGE_FRAC = 0.1  # of a piece's width: how near its left/right edge a dead end m
 class DeadEnd:
     """A dead end the pen may have drawn out and back (a retrace) or lifted at (a stroke end).
     ``out`` runs junction -> tip; ``branches`` are the other edges at the junction, each from
-    the junction outward; ``box`` is its piece's ink box (x0, y0, x1, y1); ``half_width`` the
+    the junction outward; ``box`` is the box (x0, y0, x1, y1) of its piece's skeleton; ``half_width`` the
     median distance to the paper along its middle; ``retrace`` the rules' call."""
 
     tip: int
@@ -395,7 +395,7 @@ def _half_width(out: np.ndarray, dist: np.ndarray | None) -> float:
     if dist is None or not len(out):
         return 0.0
     h, w = dist.shape
-    mid = out[len(out) // 4: len(out) - len(out) // 4] if len(out) >= 4 else out
+    mid = out[len(out) // 4: len(out) - len(out) // 4]
     xi = np.clip(np.rint(mid[:, 0]).astype(int), 0, w - 1)
     yi = np.clip(np.rint(mid[:, 1]).astype(int), 0, h - 1)
     return float(np.median(dist[yi, xi]))

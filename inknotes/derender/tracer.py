@@ -144,14 +144,14 @@ def write_order(paths: list[np.ndarray], pw: float, prior: WritingPrior | None,
 
 
 def _paths(mask: np.ndarray, pen_width: float,
-           learned: bool = True) -> tuple[list[np.ndarray], np.ndarray, float]:
+           use_retrace: bool = True) -> tuple[list[np.ndarray], np.ndarray, float]:
     """Smoothed, tip-extended pen paths of a padded mask (unoriented), its distance transform
-    and the pen width. ``learned``: the shipped retrace model decides the dead ends."""
+    and the pen width. ``use_retrace``: the shipped retrace model decides the dead ends."""
     g, mask, dt, pw = _graph(mask, pen_width)
     if g is None:
         return [], dt, pw
     height = _height(mask)
-    model = load_retrace() if learned else None
+    model = load_retrace() if use_retrace else None
     decide = None if model is None else (lambda ends: model.decide(ends, height, 0.5 * pw))
     add_retraces(g, max_len=DEAD_END_FRAC * height, dist=dt, tip_frac=TIP_FRAC,
                  pen_radius=0.5 * pw, spread=SPREAD, decide=decide)
