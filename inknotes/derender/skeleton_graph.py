@@ -271,8 +271,9 @@ EDGE_FRAC = 0.1  # of a piece's width: how near its left/right edge a dead end m
 class DeadEnd:
     """A dead end the pen may have drawn out and back (a retrace) or lifted at (a stroke end).
     ``out`` runs junction -> tip; ``branches`` are the other edges at the junction, each from
-    the junction outward; ``box`` is the box (x0, y0, x1, y1) of its piece's skeleton; ``half_width`` the
-    median distance to the paper along its middle; ``retrace`` the rules' call."""
+    the junction outward; ``box`` is the box (x0, y0, x1, y1) of its piece's skeleton;
+    ``half_width`` the median distance to the paper along its middle; ``retrace`` the rules'
+    call."""
 
     tip: int
     junction: int

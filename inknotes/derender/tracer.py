@@ -1,6 +1,7 @@
 """The built-in derendering engine: trace the ink mask into pen strokes, no model needed.
 
-mask -> skeleton -> stroke graph (spurs pruned, split junctions merged) -> pen paths that
+mask -> skeleton -> stroke graph (spurs pruned, split junctions merged; each dead end drawn
+out and back or left as a pen lift, by the learned call of ``retrace``) -> pen paths that
 continue smoothly through junctions -> smoothed, simplified strokes with per-point width
 (from the distance transform) -> writing direction and order.
 """
