@@ -48,6 +48,7 @@ import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -68,16 +69,25 @@ from metrics import aggregate, compare, resample  # noqa: E402
 
 # ------------------------------------------------------------------------------ data
 
-def _collect_one(args: tuple[str, dict]) -> dict | None:
-    bench, m = args
+def page_crops(bench: str | Path, m: dict) -> tuple[np.ndarray, list[tuple[Any, tuple[int, int]]]] | None:
+    """A benchmark image through the real imaging and region code: the homography back to the
+    image and each ink region's crop with its offset; None when no ink is found."""
     page = imaging.load_pages(Path(bench) / m["image"])[0]
     prep = imaging.prepare(page)
     if not prep.mask.any():
         return None
-    Hm = np.asarray(prep.homography, np.float64)
+    return (np.asarray(prep.homography, np.float64),
+            [_crop(prep, [r], "") for r in segment.ink_regions(prep)])
+
+
+def _collect_one(args: tuple[str, dict]) -> dict | None:
+    bench, m = args
+    found = page_crops(bench, m)
+    if found is None:
+        return None
+    Hm, crops = found
     regions = []
-    for r in segment.ink_regions(prep):
-        crop, (ox, oy) = _crop(prep, [r], "")
+    for crop, (ox, oy) in crops:
         paths, pw = trace_paths(crop.mask, crop.pen_width)
         if paths:
             regions.append(dict(paths=paths, pw=pw, off=(ox, oy)))

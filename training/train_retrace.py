@@ -51,13 +51,11 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 sys.path.insert(0, str(Path(__file__).parent))
-from train_prior import TOOLS, arg_parser, fit, save_weights, to_image  # noqa: E402
+from train_prior import TOOLS, arg_parser, fit, page_crops, save_weights, to_image  # noqa: E402
 
-from inknotes import imaging, segment  # noqa: E402
 from inknotes.derender.prior import mlp  # noqa: E402
 from inknotes.derender.retrace import N_FEATURES, features  # noqa: E402
 from inknotes.derender.tracer import dead_end_candidates  # noqa: E402
-from inknotes.pipeline import _crop  # noqa: E402
 
 sys.path.insert(0, str(TOOLS))
 import inkml_io  # noqa: E402
@@ -99,11 +97,10 @@ def label(q: np.ndarray, G: np.ndarray, sid: np.ndarray, idx: np.ndarray, tree: 
 def _collect_one(args: tuple[str, dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bench, m = args
     empty = np.zeros((0, N_FEATURES)), np.zeros(0), np.zeros(0)
-    page = imaging.load_pages(Path(bench) / m["image"])[0]
-    prep = imaging.prepare(page)
-    if not prep.mask.any():
+    found = page_crops(bench, m)
+    if found is None:
         return empty
-    Hm = np.asarray(prep.homography, np.float64)
+    Hm, crops = found
     truth = [resample(s, 1.0) for s in inkml_io.read(Path(bench) / m["truth"])]
     truth = [(k, s) for k, s in enumerate(truth) if len(s)]
     G = np.concatenate([s for _, s in truth])
@@ -111,8 +108,7 @@ def _collect_one(args: tuple[str, dict]) -> tuple[np.ndarray, np.ndarray, np.nda
     idx = np.concatenate([np.arange(len(s)) for _, s in truth])
     tree = cKDTree(G)
     X, y, w = [], [], []
-    for r in segment.ink_regions(prep):
-        crop, (ox, oy) = _crop(prep, [r], "")
+    for crop, (ox, oy) in crops:
         ends, height, pw, off = dead_end_candidates(crop.mask, crop.pen_width)
         if not ends:
             continue
