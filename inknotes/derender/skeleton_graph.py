@@ -324,10 +324,11 @@ def dead_ends(g: Graph, max_len: float, dist: np.ndarray | None = None,
             out = ed.pts if side == 1 else ed.pts[::-1]
             branches = [g.edges[e2].pts if s2 == 0 else g.edges[e2].pts[::-1]
                         for e2, s2 in inc[j] if e2 != e]
-            retrace = ed.length < max_len or _filled_in(out, dist, pen_radius)
+            half_width = _half_width(out, dist)
+            retrace = ed.length < max_len or _filled_in(out, half_width, pen_radius)
             found.append(DeadEnd(n, j, e, out, ed.length, branches,
                                  (float(lo), float(ylo), float(hi), float(yhi)), len(tips),
-                                 _half_width(out, dist), retrace))
+                                 half_width, retrace))
     return found
 
 
@@ -383,12 +384,13 @@ def _crossing_tips(g: Graph, inc: dict, tips: list[int]) -> set[int]:
 WIDE = 1.2  # pen radii of ink half-width: a dead end this wide is a filled-in loop
 
 
-def _filled_in(out: np.ndarray, dist: np.ndarray | None, pen_radius: float) -> bool:
+def _filled_in(out: np.ndarray, half_width: float, pen_radius: float) -> bool:
     """Whether a dead end is an out-and-back loop the ink filled in (the ascender of a 'd' or
-    an 'l' written as a narrow loop): along its middle the ink is about two pens wide."""
-    if dist is None or pen_radius <= 0 or len(out) < 6:
+    an 'l' written as a narrow loop): along its middle (``half_width``, from ``_half_width``;
+    0 without a distance transform) the ink is about two pens wide."""
+    if pen_radius <= 0 or len(out) < 6:
         return False
-    return _half_width(out, dist) - 0.5 >= WIDE * pen_radius
+    return half_width - 0.5 >= WIDE * pen_radius
 
 
 def _half_width(out: np.ndarray, dist: np.ndarray | None) -> float:
