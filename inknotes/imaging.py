@@ -49,7 +49,8 @@ class PreparedPage:
     gray: np.ndarray  # (h, w) uint8 illumination-flattened grey, ink dark on white
     mask: np.ndarray  # (h, w) bool, True = ink
     homography: np.ndarray  # 3x3 float64, prepared (x, y) -> original (x, y)
-    pen_width: float  # median pen width in pixels, 0 when no ink
+    pen_width: float  # median pen width in (prepared) pixels, 0 when no ink
+    upsample: int = 1  # prepared pixels per pixel of the flattened page (small writing: UPSAMPLE)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -435,8 +436,22 @@ def _drop_hairlines(mask: np.ndarray, pen_width: float) -> np.ndarray:
     return out
 
 
-def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
-    """Boolean ink mask from an illumination-flattened grey image, and the pen width."""
+def _touching(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The pieces of ``mask`` that touch ``keep`` (a mask of the same page at a lower
+    resolution): what the page at its own resolution dropped as shadow, speck or rule stays out."""
+    h, w = mask.shape
+    near = cv2.dilate(cv2.resize(keep.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST),
+                      np.ones((3, 3), np.uint8)) > 0
+    n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    ok = np.zeros(n, bool)
+    ok[np.unique(lab[near & mask])] = True
+    ok[0] = False
+    return ok[lab]
+
+
+def ink_mask(gray: np.ndarray, keep: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Boolean ink mask from an illumination-flattened grey image, and the pen width. With
+    ``keep`` (the mask found on the page at a lower resolution), only pieces touching it stay."""
     dark = 255.0 - cv2.GaussianBlur(gray, (0, 0), 0.5).astype(np.float32)  # 0 = paper
     sample = dark[::3, ::3]  # a robust noise level does not need every pixel
     noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826 + 1.0
@@ -448,6 +463,8 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     low = max(0.45 * level, 3.5 * noise)
     low = min(low, high)
     mask = _hysteresis(dark, low, high)
+    if keep is not None:
+        mask = _touching(mask, keep)
     pw = pen_width_of(mask)
     mask = _remove_rules(mask, pw, dark, level)
     mask = _drop_hairlines(mask, pen_width_of(mask))  # rules gone: the pen's own width
@@ -467,8 +484,36 @@ def ink_mask(gray: np.ndarray) -> tuple[np.ndarray, float]:
     return mask, pen
 
 
+SMALL_WRITING = 32.0
+"""px: writing whose larger ink pieces are less tall than this (a page scanned at 100-150 dpi,
+a whole spread in one phone photo) is found and traced at ``UPSAMPLE`` times the resolution."""
+UPSAMPLE = 2
+MAX_UPSAMPLED = 40_000_000  # pixels: a page this big after upsampling is traced as it is
+
+
+def writing_height(mask: np.ndarray) -> float:
+    """Median height of the larger half (by area) of the ink pieces: how big the writing is in
+    pixels, whatever the pen; dots and specks do not count. 0 when there is no ink."""
+    n, _, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    area, height = st[1:, cv2.CC_STAT_AREA], st[1:, cv2.CC_STAT_HEIGHT]
+    if not len(area):
+        return 0.0
+    return float(np.median(height[area >= np.median(area)]))
+
+
+def _flatten(rgb: np.ndarray) -> np.ndarray:
+    """Illumination-flattened grey, ink dark on white: the per-pixel darkest channel (coloured
+    ink stays dark while tinted paper stays bright) over the paper's own brightness."""
+    lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    g = cv2.min(lum, cv2.min(cv2.min(rgb[..., 0], rgb[..., 1]), rgb[..., 2]))
+    radius = int(np.clip(min(g.shape) / 15, 12, 60))
+    bg = _background(g, radius).astype(np.float32)
+    return np.clip(g.astype(np.float32) / np.maximum(bg, 1.0) * 255.0, 0, 255).astype(np.uint8)
+
+
 def prepare(page: LoadedPage) -> PreparedPage:
-    """Flatten the page (perspective, illumination) and find its ink."""
+    """Flatten the page (perspective, illumination) and find its ink; small writing is found
+    on the page upsampled (the homography maps back to the original pixels)."""
     rgb = page.rgb
     if rgb.size == 0 or int(rgb.max()) - int(rgb.min()) < 8:
         what = "entirely dark" if rgb.size and rgb.max() < 40 else "blank (a single uniform colour)"
@@ -478,11 +523,15 @@ def prepare(page: LoadedPage) -> PreparedPage:
     if quad is not None:
         rgb, homography = _warp(rgb, quad)
         log.info("%s: page corners found, perspective corrected", page.source)
-    # per-pixel darkest channel keeps coloured ink dark while tinted paper stays bright
-    lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    g = cv2.min(lum, cv2.min(cv2.min(rgb[..., 0], rgb[..., 1]), rgb[..., 2]))
-    radius = int(np.clip(min(g.shape) / 15, 12, 60))
-    bg = _background(g, radius).astype(np.float32)
-    gray = np.clip(g.astype(np.float32) / np.maximum(bg, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    gray = _flatten(rgb)
     mask, pw = ink_mask(gray)
-    return PreparedPage(rgb=rgb, gray=gray, mask=mask, homography=homography, pen_width=pw)
+    h, w = gray.shape
+    up = 1
+    if mask.any() and writing_height(mask) < SMALL_WRITING and h * w * UPSAMPLE ** 2 <= MAX_UPSAMPLED:
+        rgb = cv2.resize(rgb, (w * UPSAMPLE, h * UPSAMPLE), interpolation=cv2.INTER_CUBIC)
+        homography = homography @ np.diag([1.0 / UPSAMPLE, 1.0 / UPSAMPLE, 1.0])
+        gray = _flatten(rgb)
+        mask, pw = ink_mask(gray, keep=mask)
+        up = UPSAMPLE
+        log.info("%s: small writing, found at %dx the resolution", page.source, UPSAMPLE)
+    return PreparedPage(rgb=rgb, gray=gray, mask=mask, homography=homography, pen_width=pw, upsample=up)

@@ -166,5 +166,5 @@ def _group_box(regions: Sequence[segment.Region], Hm: np.ndarray | None) -> tupl
 def _local_scale(Hm: np.ndarray, p: np.ndarray) -> float:
     """How much the homography stretches lengths near ``p`` (for pen widths)."""
     q = apply_homography(np.float32([p, p + [1, 0], p + [0, 1]]), Hm)
-    return float(np.sqrt(abs(np.cross(q[1] - q[0], q[2] - q[0]))))
+    return float(np.sqrt(abs(np.linalg.det(np.stack([q[1] - q[0], q[2] - q[0]]).astype(np.float64)))))
 

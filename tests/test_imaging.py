@@ -228,7 +228,7 @@ def test_pen_width_follows_the_pen():
     col = img[:, 20 + int(15 * np.pi), 0]  # a crest: the stroke runs level here
     drawn = int((col[20:60] < 138).sum())  # pixels darker than half way: the width a reader sees
     prep = prepare(_page(img))
-    assert abs(prep.pen_width - drawn) <= 1.0
+    assert abs(prep.pen_width / prep.upsample - drawn) <= 1.0
     assert prep.mask.sum() > 2000
 
 
@@ -276,6 +276,6 @@ def test_a_thin_pencil_word_written_flat_is_not_taken_for_a_rule():
     prep = prepare(load_pages(fix / "imaging_flat_pencil_word.png")[0])
     truth = re.findall(r"<trace>(.*?)</trace>", (fix / "imaging_flat_pencil_word.gt.inkml").read_text(), re.S)
     pts = np.array([[float(v) for v in p.split()[:2]] for t in truth for p in t.split(",")])
-    ink = np.argwhere(prep.mask)[:, ::-1]
+    ink = np.argwhere(prep.mask)[:, ::-1] / prep.upsample  # the word's own pixels
     d = cKDTree(ink).query(pts)[0]
     assert (d <= 3.0).mean() >= 0.95, f"only {(d <= 3.0).mean():.2f} of the written line has ink under it"
