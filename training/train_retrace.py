@@ -18,8 +18,10 @@ scored on the held-out contributors against the rule it replaces. Run it before
 train_prior.py and train_direction.py: they learn from the paths this call shapes.
 
 The shipped weights are exactly what the commands above make (seeded, the same arrays on a
-rerun, about a minute), made on 2026-12-01: 14737 labelled training dead ends (0.67 retraced),
-held-out phi/pri/sta 1041; right by length rule 0.797, model 0.905 (0.917 at threshold 0.5).
+rerun, about a minute), last made on 2026-12-01 after small writing came to be traced upsampled
+(``imaging.SMALL_WRITING``): 14978 labelled training dead ends (0.67 retraced), held-out
+phi/pri/sta 1058; right by length rule 0.789, model 0.911 (first made the same day on 14737 / 1041:
+rule 0.797, model 0.905; 0.917 at threshold 0.5).
 End to end through `inknotes convert` with the direction and order models retrained on the new
 paths (f1 / stroke_ratio / length / direction / order / dup_excess, before -> after):
   pL_held  0.998 / 1.03 / 0.969 / 0.946 / 0.971 / 0.018 -> 0.998 / 1.09 / 0.962 / 0.945 / 0.969 / 0.011
