@@ -338,7 +338,7 @@ def writing_skew(mask: np.ndarray, pw: float, letter_h: float) -> float:
     slopes, weights = [], []
     for k in range(1, n):
         x, y, w, h, _ = st[k]
-        if w < 3 * max(letter_h, 4 * pw):
+        if w - (reach - 1) < 3 * max(letter_h, 4 * pw):  # the run's own ink, not its dilation
             continue
         ys, xs = np.nonzero((lab[y:y + h, x:x + w] == k) & mask[y:y + h, x:x + w])
         if len(xs) < 50:
