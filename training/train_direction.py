@@ -21,11 +21,12 @@ units): a single fit moved dev direction by up to 0.007 from one small tracer ch
 next; the average is steadier and on held-out writers a little better.
 
 The shipped weights are exactly what the commands above make (seeded, the same arrays on a rerun,
-about 4-5 minutes with the paths traced afresh), last made on 2026-12-01 (third time that day,
-once small writing was traced upsampled; held-out path accuracy by length 0.943, rules 0.933;
-end to end direction pL_held 0.948 -> 0.946, h2 0.945 -> 0.943, dev 0.919 -> 0.919 against the
-second model, noise-level) on the paths shaped by the learned retrace call (``train_retrace.py``,
-run first). The second time, end to end
+about 5-10 minutes with the paths traced afresh), last made on 2026-12-01 (third time that day,
+once small writing was traced upsampled, tilted lines levelled and the retrace call averaged
+over five fits; held-out path accuracy by length 0.944, rules 0.933; end to end direction
+pL_held 0.945 -> 0.947, h2 0.944 -> 0.945, dev 0.918 -> 0.920 against the second model with
+the tracer before these changes) on the paths shaped by the learned retrace call
+(``train_retrace.py``, run first). The second time, end to end
 through `inknotes convert`, direction pL_held 0.946 -> 0.945, h2 0.944 -> 0.944, dev
 0.916 -> 0.918 against the rule-retrace tracer with its own model; the same retrace call with
 the direction model not retrained gave 0.945 / 0.942 / 0.921, so the retrain is noise-level.

@@ -17,17 +17,17 @@ are cached per folder under a name keyed on the source of the code that makes th
 
 The shipped weights are exactly what the commands above make (seeded; the same arrays on a rerun;
 about 30 s of fitting once the paths are cached), last made on 2026-12-01 (third time that day)
-once small writing was traced upsampled, on the paths shaped by the learned retrace call
-(``train_retrace.py``, run first; the cache name covers its weights too). The order model is
-five fits with consecutive seeds, averaged (``ensemble``: one MLP of 5 x 8 hidden units), as
-the direction model is: on the same paths a single fit's held-out order moved with the seed
-(0.964-0.972 here; held-out words end to end 0.954-0.962 the time before), and seed 0, shipped
-alone until then, put two strokes of the fixture word "virtual image" (pri) out of turn on
-the new paths (its order_tau 0.89; seeds 1-4 and the average 0.94). End to end through
-`inknotes convert` against the second model (single fit, native-resolution paths): order_tau
-pL_held 0.971 -> 0.973, h2 0.978 -> 0.982, dev 0.925 -> 0.923. The second time (the learned
-retrace call, against the rule-retrace tracer with its own models): 0.971 -> 0.969, 0.982 ->
-0.978, 0.930 -> 0.925.
+once small writing was traced upsampled and tilted lines levelled, on the paths shaped by the
+learned retrace call (``train_retrace.py``, run first; the cache name covers its weights too).
+The order model is five fits with consecutive seeds, averaged (``ensemble``: one MLP of 5 x 8
+hidden units), as the direction model is: on the same paths a single fit's held-out order moved
+with the seed (0.964-0.972 here; held-out words end to end 0.954-0.962 the time before), and
+seed 0, shipped alone until then, put two strokes of the fixture word "virtual image" (pri) out
+of turn on the new paths (its order_tau 0.89; seeds 1-4 and the average 0.94). End to end
+through `inknotes convert`, all three models retrained, against the second models with the
+tracer before these changes: order_tau pL_held 0.969 -> 0.971, h2 0.978 -> 0.981, dev 0.925 ->
+0.925. The second time (the learned retrace call, against the rule-retrace tracer with its own
+models): 0.971 -> 0.969, 0.982 -> 0.978, 0.930 -> 0.925.
 
 Tried on 2026-11-25 with today's paths (1200 train words + 200 lines of art..hpb, seed 31; order_tau
 of held-out phi/pri/sta words (33) / lines, non-hpb words, dev words; shipped 0.963/0.972, 0.945,
