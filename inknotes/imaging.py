@@ -382,13 +382,18 @@ def _dashes(mask: np.ndarray, lab: np.ndarray, st: np.ndarray, pw: float, dt: np
     return out
 
 
-def _hysteresis(dark: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Pixels above ``low`` connected to a pixel above ``high`` (skimage's rule, with OpenCV's speed)."""
-    n, lab = cv2.connectedComponents((dark > low).astype(np.uint8), connectivity=8)
+def _pieces_meeting(pieces: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The 8-connected pieces of the mask ``pieces`` that hold at least one ``seeds`` pixel."""
+    n, lab = cv2.connectedComponents(pieces.astype(np.uint8), connectivity=8)
     keep = np.zeros(n, bool)
-    keep[np.unique(lab[dark > high])] = True
+    keep[np.unique(lab[seeds & pieces])] = True
     keep[0] = False
     return keep[lab]
+
+
+def _hysteresis(dark: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels above ``low`` connected to a pixel above ``high`` (skimage's rule, with OpenCV's speed)."""
+    return _pieces_meeting(dark > low, dark > high)
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
@@ -442,11 +447,7 @@ def _touching(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
     h, w = mask.shape
     near = cv2.dilate(cv2.resize(keep.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST),
                       np.ones((3, 3), np.uint8)) > 0
-    n, lab = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    ok = np.zeros(n, bool)
-    ok[np.unique(lab[near & mask])] = True
-    ok[0] = False
-    return ok[lab]
+    return _pieces_meeting(mask, near)
 
 
 def ink_mask(gray: np.ndarray, keep: np.ndarray | None = None) -> tuple[np.ndarray, float]:
