@@ -4,7 +4,8 @@ a word the writer drew first.
 Two tiny numpy MLPs trained on UNIPEN pen trajectories (``training/train_prior.py``) over
 geometry features of the traced paths. The direction model says whether the rule-based
 orientation (``ordering.orient``) is right; the order model says, for a pair of strokes, which
-came first, and strokes are sorted by how many pairs they win. Inference is numpy only, so the
+came first (from where each lies in the word and how the two meet: ``pair_relations``), and
+strokes are sorted by how many pairs they win. Inference is numpy only, so the
 engine never imports TensorFlow.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).parents[2] / "resources" / "models" / "tracer_prior.npz"
@@ -98,14 +100,104 @@ def order_features(paths: list[np.ndarray], pw: float) -> np.ndarray:
     return np.asarray(rows, np.float64).reshape(len(paths), -1)
 
 
-def pair_inputs(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All ordered pairs (i, j), i != j, as model inputs [f_i, f_j, f_i - f_j, box overlap]."""
+def _samples(paths: list[np.ndarray], step: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All paths' points every ``step`` px along them (ends kept, a dot one point), at once:
+    the points, whose path each is, how far along it (px) and each path's length."""
+    n = len(paths)
+    pts = np.vstack([np.asarray(p, np.float64).reshape(-1, 2) for p in paths])
+    own = np.repeat(np.arange(n), [len(p) for p in paths])
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    seg[own[1:] != own[:-1]] = 1.0  # a unit hop between paths that no sample lands on
+    s = np.r_[0.0, np.cumsum(seg)]
+    start = s[np.searchsorted(own, np.arange(n))]
+    length = s[np.searchsorted(own, np.arange(n), side="right") - 1] - start
+    count = np.floor(length / step).astype(int) + 1 + (length % step > 1e-6)
+    owner = np.repeat(np.arange(n), count)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    along = np.minimum(k * step, length[owner])
+    t = start[owner] + along
+    return np.column_stack([np.interp(t, s, pts[:, 0]), np.interp(t, s, pts[:, 1])]), owner, along, length
+
+
+END_MARGIN = 3.0  # px: how far from a path's ends its interior starts
+NEAR = 1.5  # pen widths: a stroke end this close to another path is on it
+FAR = 8.0  # pen widths: the gap's cap
+
+
+def pair_relations(paths: list[np.ndarray], pw: float) -> np.ndarray:
+    """(n, n, 9) how path i meets path j, which box positions alone do not say: a stroke
+    that starts or ends on another's body (the arm of a 'k', the stem of a 'T' hung from its
+    bar) or crosses it (a t-bar) was mostly drawn after it; one that starts where another
+    ended continues it after a lift. Per pair: i's start on j's interior, i's end on it,
+    i's interior touching j's, share of i's interior on j, gap, where on j (0-1) i starts and
+    ends (-0.5 when off it), pen travel from j's end to i's start and from i's end to j's
+    start (distances in pen widths, capped at ``FAR`` and scaled to 0-1).
+
+    Paths are looked at every pen width (their ends exactly); the gap is exact up to ``NEAR``
+    pen widths and the boxes' gap beyond (all pairs at once: well under a ms a word)."""
+    n = len(paths)
+    pw = max(pw, 1.0)
+    q, owner, along, length = _samples(paths, pw)
+    first = np.searchsorted(owner, np.arange(n))
+    last = np.searchsorted(owner, np.arange(n), side="right") - 1
+    inner = (along >= END_MARGIN) & (along <= length[owner] - END_MARGIN)
+    n_inner = np.maximum(np.bincount(owner, inner, n), 1)
+    lo = np.column_stack([np.minimum.reduceat(q[:, 0], first), np.minimum.reduceat(q[:, 1], first)])
+    hi = np.column_stack([np.maximum.reduceat(q[:, 0], first), np.maximum.reduceat(q[:, 1], first)])
+    F = np.zeros((n, n, 9))
+    gx = np.maximum(np.maximum(lo[None, :, 0] - hi[:, None, 0], lo[:, None, 0] - hi[None, :, 0]), 0)
+    gy = np.maximum(np.maximum(lo[None, :, 1] - hi[:, None, 1], lo[:, None, 1] - hi[None, :, 1]), 0)
+    F[:, :, 4] = np.minimum(np.maximum(np.hypot(gx, gy) / pw, NEAR), FAR) / FAR
+    F[:, :, 5:7] = -0.5
+    # every pair of samples of two paths within NEAR pen widths, then for each sample of i the
+    # nearest sample of each other path j
+    tree = cKDTree(q)
+    S = tree.sparse_distance_matrix(tree, NEAR * pw, output_type="ndarray")
+    qa, fb, dist = S["i"], S["j"], S["v"]
+    other = owner[qa] != owner[fb]
+    qa, fb, dist = qa[other], fb[other], dist[other]
+    key = qa * n + owner[fb]
+    o = np.lexsort((dist, key))
+    keep = o[np.r_[True, key[o][1:] != key[o][:-1]]] if len(o) else o
+    qa, fb, dist = qa[keep], fb[keep], dist[keep]
+    i_of, j_of = owner[qa], owner[fb]
+    np.minimum.at(F[:, :, 4], (i_of, j_of), np.minimum(dist / pw, FAR) / FAR)
+    for ends_at, col in ((first, 0), (last, 1)):
+        e = np.zeros(len(q), bool)
+        e[ends_at] = True
+        e = e[qa]
+        F[i_of[e], j_of[e], col] = inner[fb[e]]
+        F[i_of[e], j_of[e], col + 5] = along[fb[e]] / np.maximum(length[j_of[e]], 1.0)
+    touch = (dist <= pw) & inner[qa]
+    both = touch & inner[fb]
+    F[i_of[both], j_of[both], 2] = 1.0
+    np.add.at(F[:, :, 3], (i_of[touch], j_of[touch]), 1.0)
+    F[:, :, 3] /= n_inner[:, None]
+    starts, ends = q[first], q[last]
+    F[:, :, 7] = np.minimum(np.hypot(*(starts[:, None] - ends[None]).transpose(2, 0, 1)) / pw, FAR) / FAR
+    F[:, :, 8] = np.minimum(np.hypot(*(ends[:, None] - starts[None]).transpose(2, 0, 1)) / pw, FAR) / FAR
+    idx = np.arange(n)
+    F[idx, idx] = 0
+    return F
+
+
+def pair_inputs(f: np.ndarray, rel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All ordered pairs (i, j), i != j, as model inputs [f_i, f_j, f_i - f_j, box overlap]
+    and, with ``rel`` (``pair_relations``), how i meets j and how j meets i."""
     n = len(f)
     ii, jj = np.nonzero(~np.eye(n, dtype=bool))
     fi, fj = f[ii], f[jj]
     overlap = (np.minimum(fi[:, 1], fj[:, 1]) - np.maximum(fi[:, 0], fj[:, 0])) / \
         np.maximum(np.minimum(fi[:, 1] - fi[:, 0], fj[:, 1] - fj[:, 0]), 0.05)
-    return np.hstack([fi, fj, fi - fj, np.clip(overlap, -3, 1)[:, None]]), ii, jj
+    cols = [fi, fj, fi - fj, np.clip(overlap, -3, 1)[:, None]]
+    if rel is not None:
+        cols += [rel[ii, jj], rel[jj, ii]]
+    return np.hstack(cols), ii, jj
+
+
+def order_inputs(paths: list[np.ndarray], pw: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order model's inputs for all ordered pairs of a word's (oriented) paths."""
+    return pair_inputs(order_features(paths, pw), pair_relations(paths, pw))
 
 
 MLP_ARRAYS = ("mu", "sd", "W1", "b1", "W2", "b2")  # what ``mlp`` reads, after its prefix
@@ -136,7 +228,7 @@ class WritingPrior:
         n = len(paths)
         if n < 2:
             return list(range(n))
-        x, ii, jj = pair_inputs(order_features(paths, pw))
+        x, ii, jj = order_inputs(paths, pw)
         pr = np.zeros((n, n))
         pr[ii, jj] = mlp(self.p, "ord_", x)
         sym = (pr + (1 - pr.T)) / 2
@@ -165,6 +257,14 @@ def read_weights(path: Path, what: str, required: tuple[str, ...] = ()) -> dict[
 
 @lru_cache(maxsize=1)
 def load_prior(path: Path = MODEL_PATH) -> WritingPrior | None:
-    """The shipped prior, or None (the tracer then keeps its rules) when the file is missing."""
+    """The shipped prior, or None (the tracer then keeps its rules) when the file is missing,
+    unreadable or made for other order inputs (an older release's weights)."""
     params = read_weights(path, "prior", tuple("ord_" + k for k in MLP_ARRAYS))
-    return None if params is None else WritingPrior(params)
+    if params is None:
+        return None
+    width = order_inputs([np.zeros((2, 2)), np.ones((2, 2))], 1.0)[0].shape[1]
+    if params["ord_mu"].shape != (width,) or params["ord_W1"].shape[0] != width:
+        log.error("the tracer prior %s takes %d order inputs, not the %d this version makes; "
+                  "using the rules", path, params["ord_W1"].shape[0], width)
+        return None
+    return WritingPrior(params)
