@@ -24,9 +24,11 @@ bar across it (the bar reaches further left, so it was put first) or the arm of 
 stem. Held-out order_tau in this script 0.968 -> 0.977 (train 0.915 -> 0.920); end to end
 through `inknotes convert` order_tau pL_held 0.971 -> 0.974 (its words 0.973 -> 0.981), h2
 0.981 -> 0.983 (words 0.982 -> 0.985), dev 0.925 -> 0.934 (words 0.912 -> 0.924); nothing else
-moves. The paths are those of 2026-12-01 (third time that day: small writing traced
-upsampled, tilted lines levelled, dead ends retraced by ``train_retrace.py``'s model, which
-the cache name covers too).
+moves. Then (same day) the models began to see each word stood upright (``ordering.upright``;
+the features here are taken on the upright paths): held-out order here 0.977 -> 0.979, end to
+end pL_held 0.974 -> 0.974, h2 0.983 -> 0.985, dev 0.934 -> 0.937. The paths are those of
+2026-12-01 (third time that day: small writing traced upsampled, tilted lines levelled, dead
+ends retraced by ``train_retrace.py``'s model, which the cache name covers too).
 The order model is five fits with consecutive seeds, averaged (``ensemble``: one MLP of 5 x 8
 hidden units), as the direction model is: on the same paths a single fit's held-out order moved
 with the seed (0.964-0.972 here; held-out words end to end 0.954-0.962 the time before), and
@@ -67,7 +69,7 @@ from scipy.spatial import cKDTree
 
 from inknotes import imaging, segment
 from inknotes.derender.direction import DirectionModel
-from inknotes.derender.ordering import text_lines
+from inknotes.derender.ordering import text_lines, upright
 from inknotes.derender.prior import WritingPrior, direction_features, mlp, order_inputs
 from inknotes.derender.tracer import trace_paths, write_order
 from inknotes.fileio import atomic_write
@@ -164,12 +166,13 @@ def datasets(items: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     Xd, yd, Xo, yo = [], [], [], []
     for item in items:
         for r, (d, t) in zip(item["regions"], labels(item), strict=True):
-            fd = direction_features(r["paths"], r["pw"])
+            fd = direction_features(upright(r["paths"]), r["pw"])
             ok = np.isfinite(d)
             Xd.append(fd[ok])
             yd.append(d[ok])
             # order features on the truly oriented paths, as at inference after a right direction
-            paths = [p[::-1] if di == 0 else p for p, di in zip(r["paths"], d, strict=True)]
+            # (stood upright, as ``write_order`` shows them to the models)
+            paths = upright([p[::-1] if di == 0 else p for p, di in zip(r["paths"], d, strict=True)])
             for m in text_lines(paths):
                 if len(m) < 2:
                     continue

@@ -198,27 +198,98 @@ def _through_start(pts: np.ndarray, near: float = 2.0) -> bool:
     return float(np.sqrt(((pts[mid] - pts[0]) ** 2).sum(1)).min()) <= near
 
 
+def _orient_index(pts: np.ndarray) -> np.ndarray:
+    """The point indices that run a stroke the way ``orient`` says."""
+    n = len(pts)
+    idx = np.arange(n)
+    if n < 2:
+        return idx
+    span = np.ptp(pts, axis=0)
+    closed = float(np.hypot(*(pts[-1] - pts[0]))) < max(2.0, 0.15 * float(span.max()))
+    if closed and _through_start(pts):
+        half = n // 2
+        return idx if pts[:half, 1].mean() <= pts[half:, 1].mean() else idx[::-1]
+    if closed:
+        top = int(np.argmin(pts[:, 1]))
+        ring = np.r_[idx[top:-1], idx[:top + 1]] if top > 0 else idx
+        # shoelace in image coords (y down): positive area = clockwise on the page
+        x, y = pts[ring, 0], pts[ring, 1]
+        area = float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
+        return ring[::-1] if area > 0 else ring
+    dx, dy = _heading(pts)
+    return idx if HEAD[0] * dx + HEAD[1] * dy >= 0 else idx[::-1]
+
+
 def orient(pts: np.ndarray) -> np.ndarray:
     """Run an open stroke so it heads right or down (the way from its first half to its second
     half points within 90 degrees of ``HEAD``: people write left to right and top to bottom;
     strokes heading up or left are rare); run a closed one from its top, counter-clockwise on
     the page, as people write an 'o'."""
-    if len(pts) < 2:
-        return pts
-    span = np.ptp(pts, axis=0)
-    closed = float(np.hypot(*(pts[-1] - pts[0]))) < max(2.0, 0.15 * float(span.max()))
-    if closed and _through_start(pts):
-        half = len(pts) // 2
-        return pts if pts[:half, 1].mean() <= pts[half:, 1].mean() else pts[::-1].copy()
-    if closed:
-        top = int(np.argmin(pts[:, 1]))
-        ring = np.vstack([pts[top:-1], pts[:top + 1]]) if top > 0 else pts
-        # shoelace in image coords (y down): positive area = clockwise on the page
-        x, y = ring[:, 0], ring[:, 1]
-        area = float((x * np.roll(y, -1) - np.roll(x, -1) * y).sum())
-        return ring[::-1].copy() if area > 0 else ring
-    dx, dy = _heading(pts)
-    return pts if HEAD[0] * dx + HEAD[1] * dy >= 0 else pts[::-1].copy()
+    idx = _orient_index(pts)
+    return pts if len(pts) < 2 or (idx == np.arange(len(pts))).all() else pts[idx].copy()
+
+
+SLANT_MAX = 0.7  # dx/dy (35 degrees): no handwriting leans more; beyond it the estimate is wrong
+
+
+def writing_slant(paths: list[np.ndarray]) -> float:
+    """How far the writing leans, as dx/dy of its near-vertical strokes (negative: tops to the
+    right, as most people write; y points down): the median over every 2 px of the paths that
+    runs within 34 degrees of vertical. 0 when too little of the ink is near-vertical.
+
+    The window stays on the vertical, so a strong lean is under-measured (a word sheared by 25
+    degrees measures about half that more): re-centring the window on the estimate measured
+    shears more fully but, shrunk less, moved held-out direction and order the wrong way
+    (pL_held 0.952 -> 0.951 and 0.973 -> 0.971, h2 0.946 -> 0.944 and 0.985 -> 0.982)."""
+    d = _steps(paths, 2.0)
+    d = d[np.abs(d[:, 1]) > 1.5 * np.abs(d[:, 0])]
+    if len(d) < 10:
+        return 0.0
+    return float(np.clip(np.median(d[:, 0] / d[:, 1]), -SLANT_MAX, SLANT_MAX))
+
+
+def _steps(paths: list[np.ndarray], step: float) -> np.ndarray:
+    """The moves between consecutive points of every path resampled as ``ink.resample`` does
+    (n = ceil(length / step) + 1 even points), all paths at once; paths under 3 points give none."""
+    pts = [np.asarray(p, np.float64).reshape(-1, 2) for p in paths if len(p) >= 2]
+    if not pts:
+        return np.zeros((0, 2))
+    P = np.vstack(pts)
+    own = np.repeat(np.arange(len(pts)), [len(p) for p in pts])
+    seg = np.hypot(*np.diff(P, axis=0).T)
+    seg[own[1:] != own[:-1]] = 1.0  # a unit hop between paths that no sample lands on
+    s = np.r_[0.0, np.cumsum(seg)]
+    first = np.searchsorted(own, np.arange(len(pts)))
+    last = np.r_[first[1:] - 1, len(P) - 1]
+    start, length = s[first], s[last] - s[first]
+    n = np.where(length < 1e-6, 1, np.maximum(2, np.ceil(length / step).astype(int) + 1))
+    n = np.where(n >= 3, n, 0)
+    if not n.any():
+        return np.zeros((0, 2))
+    which = np.repeat(np.arange(len(pts)), n)
+    k = np.arange(len(which)) - np.repeat(np.cumsum(n) - n, n)
+    t = start[which] + k * (length / np.maximum(n - 1, 1))[which]
+    q = np.column_stack([np.interp(t, s, P[:, 0]), np.interp(t, s, P[:, 1])])
+    return np.diff(q, axis=0)[which[1:] == which[:-1]]
+
+
+def upright(paths: list[np.ndarray], slant: float | None = None) -> list[np.ndarray]:
+    """The paths sheared so the writing stands upright (``writing_slant`` taken out, the rows
+    kept): the rules and the learned models judge a leaning hand as they do an upright one."""
+    m = writing_slant(paths) if slant is None else slant
+    if m == 0.0:
+        return list(paths)
+    return [np.column_stack([p[:, 0] - m * p[:, 1], p[:, 1]]).astype(p.dtype) for p in paths]
+
+
+def orient_all(paths: list[np.ndarray]) -> list[np.ndarray]:
+    """``orient`` every path of a word, judged on the word stood upright."""
+    up = upright(paths)
+    out = []
+    for p, q in zip(paths, up, strict=True):
+        idx = _orient_index(q)
+        out.append(p if len(p) < 2 or (idx == np.arange(len(p))).all() else p[idx].copy())
+    return out
 
 
 # Strokes shorter than this share of their line's longest stroke (dots, bars) go after the

@@ -18,7 +18,7 @@ from ..errors import Cancelled, EngineError
 from ..ink import Stroke, rdp_keep, retime_in_order
 from .base import CancelFn, Crop, Derendered, ProgressFn
 from .direction import DirectionModel, load_direction
-from .ordering import order_strokes, orient, pair_ends, splice_loops, text_lines, walk_trails
+from .ordering import order_strokes, orient_all, pair_ends, splice_loops, text_lines, upright, walk_trails
 from .prior import WritingPrior, load_prior
 from .retrace import load_retrace
 from .skeleton_graph import (
@@ -109,7 +109,7 @@ def trace_paths(mask: np.ndarray, pen_width: float = 0.0) -> tuple[list[np.ndarr
         return [], 0.0
     mask, off = box
     paths, _, pw = _paths(mask, pen_width)
-    return [orient(p) + off for p in paths], pw
+    return [p + off for p in orient_all(paths)], pw
 
 
 def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True,
@@ -117,7 +117,7 @@ def _trace(mask: np.ndarray, pen_width: float, use_prior: bool = True,
     paths, dt, pw = _paths(mask, pen_width, use_retrace)
     if not paths:
         return []
-    paths = [orient(p) for p in paths]
+    paths = orient_all(paths)
     if use_prior:
         paths, order = write_order(paths, pw, load_prior(), load_direction())
     else:
@@ -135,13 +135,22 @@ def write_order(paths: list[np.ndarray], pw: float, prior: WritingPrior | None,
                 direction: DirectionModel | None) -> tuple[list[np.ndarray], list[int]]:
     """Rule-oriented paths as the writer ran them and the order they were drawn in: the learned
     direction check overrules the rules where it is sure, then the learned order inside each
-    text line (the position rules without the prior). The training scripts score with this too."""
+    text line (the position rules without the prior). The models see the word stood upright
+    (``ordering.upright``). The training scripts score with this too."""
+    up = upright(paths)
     if direction is not None:
-        paths = direction.orient(paths, pw)
+        paths, up = _turned_as(paths, up, direction.orient(up, pw))
     if prior is None:
-        return paths, order_strokes(paths)
-    paths = prior.orient(paths, pw)
-    return paths, [m[k] for m in text_lines(paths) for k in prior.order([paths[i] for i in m], pw)]
+        return paths, order_strokes(up)
+    paths, up = _turned_as(paths, up, prior.orient(up, pw))
+    return paths, [m[k] for m in text_lines(up) for k in prior.order([up[i] for i in m], pw)]
+
+
+def _turned_as(paths: list[np.ndarray], up: list[np.ndarray],
+               turned: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Reverse the paths whose upright copy a model reversed (it hands back the ones it keeps)."""
+    flip = [t is not u for u, t in zip(up, turned, strict=True)]
+    return [p[::-1].copy() if f else p for p, f in zip(paths, flip, strict=True)], turned
 
 
 def _paths(mask: np.ndarray, pen_width: float,
