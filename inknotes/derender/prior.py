@@ -44,14 +44,22 @@ def _context(paths: list[np.ndarray]) -> tuple[np.ndarray, float]:
     return np.concatenate([lo, hi]), max(float(hi[1] - lo[1]), 4.0)
 
 
-def _near_other(paths: list[np.ndarray], i: int, pt: np.ndarray, pw: float) -> float:
-    """Distance from ``pt`` to the nearest other path, in pen widths (capped): a stroke end at
-    a junction sits on other ink, a free tip does not."""
-    best = 8.0
-    for j, q in enumerate(paths):
-        if j != i and len(q):
-            best = min(best, float(np.sqrt(((q - pt) ** 2).sum(1)).min()) / pw)
-    return best
+def _near_others(paths: list[np.ndarray], pw: float) -> np.ndarray:
+    """(n, 2) distance from each path's start and end to the nearest other path, in pen widths
+    (capped at 8): a stroke end at a junction sits on other ink, a free tip does not."""
+    pts = [np.asarray(p, np.float64).reshape(-1, 2) for p in paths]
+    allp = np.vstack(pts)
+    own = np.repeat(np.arange(len(pts)), [len(p) for p in pts])
+    out = np.full((len(pts), 2), 8.0)
+    for i, p in enumerate(pts):
+        if len(p) == 0:
+            continue
+        other = allp[own != i]
+        if not len(other):
+            continue
+        for k, pt in enumerate((p[0], p[-1])):
+            out[i, k] = min(8.0, float(np.sqrt(((other - pt) ** 2).sum(1)).min()) / pw)
+    return out
 
 
 def direction_features(paths: list[np.ndarray], pw: float) -> np.ndarray:
@@ -59,6 +67,7 @@ def direction_features(paths: list[np.ndarray], pw: float) -> np.ndarray:
     box, H = _context(paths)
     W = max(float(box[2] - box[0]), 1.0)
     pw = max(pw, 1.0)
+    near = _near_others(paths, pw)
     rows = []
     for i, p in enumerate(paths):
         p = np.asarray(p, np.float64)
@@ -77,7 +86,7 @@ def direction_features(paths: list[np.ndarray], pw: float) -> np.ndarray:
             (a[0] - box[0]) / W, (a[1] - box[1]) / H, (b[0] - box[0]) / W, (b[1] - box[1]) / H,
             (b[0] - a[0]) / H, (b[1] - a[1]) / H, np.log1p(L / H), span[0] / H, span[1] / H,
             closed, np.clip(area, -2, 2), u0[0], u0[1], u1[0], u1[1], np.clip(turn, -3, 3),
-            _near_other(paths, i, a, pw) / 8, _near_other(paths, i, b, pw) / 8,
+            near[i, 0] / 8, near[i, 1] / 8,
             (a[1] - ymin) / H, (b[1] - ymin) / H, L / max(np.hypot(*(b - a)), 1.0) / 10,
         ])
     return np.asarray(rows, np.float64).reshape(len(paths), -1)
