@@ -104,6 +104,19 @@ def resample(points: np.ndarray, step: float = 1.0) -> np.ndarray:
     return np.stack([np.interp(t, s, p[:, 0]), np.interp(t, s, p[:, 1])], 1).astype(np.float32)
 
 
+def joined(paths: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Several polylines (none empty) end to end, to resample them all in one ``np.interp``:
+    their points (float64), the arc length at each point with a unit hop between polylines that
+    no sample lands on, and each polyline's first and last point index."""
+    pts = np.vstack([np.asarray(p, np.float64).reshape(-1, 2) for p in paths])
+    own = np.repeat(np.arange(len(paths)), [len(p) for p in paths])
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    seg[own[1:] != own[:-1]] = 1.0
+    first = np.searchsorted(own, np.arange(len(paths)))
+    last = np.searchsorted(own, np.arange(len(paths)), side="right") - 1
+    return pts, np.r_[0.0, np.cumsum(seg)], first, last
+
+
 def rdp_keep(points: np.ndarray, epsilon: float) -> np.ndarray:
     """Indices kept by Ramer-Douglas-Peucker simplification (iterative, ends kept)."""
     p = np.asarray(points, np.float64).reshape(-1, 2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ink import arc_length
+from ..ink import arc_length, joined
 from .skeleton_graph import Graph
 
 End = tuple[int, int]  # (edge id, 0 = at edge start / 1 = at edge end)
@@ -225,7 +225,11 @@ def orient(pts: np.ndarray) -> np.ndarray:
     half points within 90 degrees of ``HEAD``: people write left to right and top to bottom;
     strokes heading up or left are rare); run a closed one from its top, counter-clockwise on
     the page, as people write an 'o'."""
-    idx = _orient_index(pts)
+    return _reordered(pts, _orient_index(pts))
+
+
+def _reordered(pts: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The points in the order ``idx`` gives; the same array when that changes nothing."""
     return pts if len(pts) < 2 or (idx == np.arange(len(pts))).all() else pts[idx].copy()
 
 
@@ -251,16 +255,10 @@ def writing_slant(paths: list[np.ndarray]) -> float:
 def _steps(paths: list[np.ndarray], step: float) -> np.ndarray:
     """The moves between consecutive points of every path resampled as ``ink.resample`` does
     (n = ceil(length / step) + 1 even points), all paths at once; paths under 3 points give none."""
-    pts = [np.asarray(p, np.float64).reshape(-1, 2) for p in paths if len(p) >= 2]
+    pts = [p for p in paths if len(p) >= 2]
     if not pts:
         return np.zeros((0, 2))
-    P = np.vstack(pts)
-    own = np.repeat(np.arange(len(pts)), [len(p) for p in pts])
-    seg = np.hypot(*np.diff(P, axis=0).T)
-    seg[own[1:] != own[:-1]] = 1.0  # a unit hop between paths that no sample lands on
-    s = np.r_[0.0, np.cumsum(seg)]
-    first = np.searchsorted(own, np.arange(len(pts)))
-    last = np.r_[first[1:] - 1, len(P) - 1]
+    P, s, first, last = joined(pts)
     start, length = s[first], s[last] - s[first]
     n = np.where(length < 1e-6, 1, np.maximum(2, np.ceil(length / step).astype(int) + 1))
     n = np.where(n >= 3, n, 0)
@@ -284,12 +282,7 @@ def upright(paths: list[np.ndarray], slant: float | None = None) -> list[np.ndar
 
 def orient_all(paths: list[np.ndarray]) -> list[np.ndarray]:
     """``orient`` every path of a word, judged on the word stood upright."""
-    up = upright(paths)
-    out = []
-    for p, q in zip(paths, up, strict=True):
-        idx = _orient_index(q)
-        out.append(p if len(p) < 2 or (idx == np.arange(len(p))).all() else p[idx].copy())
-    return out
+    return [_reordered(p, _orient_index(q)) for p, q in zip(paths, upright(paths), strict=True)]
 
 
 # Strokes shorter than this share of their line's longest stroke (dots, bars) go after the

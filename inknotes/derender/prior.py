@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..ink import joined
+
 log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).parents[2] / "resources" / "models" / "tracer_prior.npz"
 
@@ -113,13 +115,8 @@ def _samples(paths: list[np.ndarray], step: float) -> tuple[np.ndarray, np.ndarr
     """All paths' points every ``step`` px along them (ends kept, a dot one point), at once:
     the points, whose path each is, how far along it (px) and each path's length."""
     n = len(paths)
-    pts = np.vstack([np.asarray(p, np.float64).reshape(-1, 2) for p in paths])
-    own = np.repeat(np.arange(n), [len(p) for p in paths])
-    seg = np.hypot(*np.diff(pts, axis=0).T)
-    seg[own[1:] != own[:-1]] = 1.0  # a unit hop between paths that no sample lands on
-    s = np.r_[0.0, np.cumsum(seg)]
-    start = s[np.searchsorted(own, np.arange(n))]
-    length = s[np.searchsorted(own, np.arange(n), side="right") - 1] - start
+    pts, s, first, last = joined(paths)
+    start, length = s[first], s[last] - s[first]
     count = np.floor(length / step).astype(int) + 1 + (length % step > 1e-6)
     owner = np.repeat(np.arange(n), count)
     k = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
