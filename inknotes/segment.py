@@ -174,7 +174,8 @@ def _join_side_by_side(line: np.ndarray, main: np.ndarray, boxes: np.ndarray) ->
             x, c = (boxes[m, 0] + boxes[m, 2]) / 2, (boxes[m, 1] + boxes[m, 3]) / 2
             if np.median(np.abs(c - (slope * x + icpt))) > 0.3 * h:
                 return False
-            if len(m) >= 3 and np.ptp(x) >= 3 * h and abs(fit(m)[0] - slope) > 0.03:
+            # four letters at least: three give a slope that a single descender swings by 0.05
+            if len(m) >= 4 and np.ptp(x) >= 3 * h and abs(fit(m)[0] - slope) > 0.03:
                 return False
         return True
 
@@ -192,7 +193,9 @@ def _join_side_by_side(line: np.ndarray, main: np.ndarray, boxes: np.ndarray) ->
                 lb = lets[b]
                 if not len(lb):
                     continue
-                ba, bb = boxes[members[a]], boxes[members[b]]
+                # stacked letters, not marks: the bar of a "T" starting a line reaches over
+                # the "o" after it without making two lines
+                ba, bb = boxes[la], boxes[lb]
                 ov = np.minimum(ba[:, None, 2], bb[None, :, 2]) - np.maximum(ba[:, None, 0], bb[None, :, 0])
                 narrow = np.minimum((ba[:, 2] - ba[:, 0])[:, None], (bb[:, 2] - bb[:, 0])[None])
                 if (ov > 0.3 * np.maximum(narrow, 1.0)).any():

@@ -181,3 +181,15 @@ def test_a_capital_i_bar_opening_the_line_does_not_send_the_question_mark_first(
     assert {r.line for r in regions} == {0}
     assert regions[0].box[0] < 40 and regions[-1].box[0] > 1250
     assert _coverage_is_exact(prep, regions)
+
+
+def test_a_t_bar_reaching_over_the_next_letter_does_not_split_the_line():
+    # UNIPEN "To be or not to be ;" (held-out writer sta, scan look): the bar of the opening "T"
+    # is a piece of its own that reaches over the "o", and the walk put "o", "or not to" and
+    # "be" on a second line read after "T" and "be", so the line's words came out of order
+    prep = prepare(load_pages(FIX / "segment_line_starting_with_To.jpg")[0])
+    regions = ink_regions(prep)
+    assert {r.line for r in regions} == {0}
+    xs = [r.box[0] for r in regions]
+    assert xs == sorted(xs) and xs[0] < 30
+    assert _coverage_is_exact(prep, regions)
