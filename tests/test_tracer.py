@@ -315,3 +315,21 @@ def test_junctions_split_by_two_pixels_are_one_crossing_and_a_two_pixel_spur_goe
     merge_junctions(g, merge_len=2.0)
     inc = g.incidence()
     assert sorted(len(v) for v in inc.values()) == [1, 1, 1, 1, 4]
+
+
+def test_simplified_retrace_keeps_its_turn_and_its_widths_in_step():
+    # a stem drawn down and back up over the same pixels (the 'd' of many writers), then on to
+    # the right: the simplified stroke must keep the turn at the bottom, and the indices it
+    # keeps must run forward so each kept point gets its own width
+    from inknotes.derender.tracer import _simplify
+
+    down = np.column_stack([np.full(30, 10.0), np.arange(30.0)])
+    out = np.column_stack([10.0 + np.arange(1, 20.0), np.full(19, 0.5 * np.arange(1, 20.0))])
+    p = np.vstack([down, down[::-1][1:], out]).astype(np.float32)
+    keep = _simplify(p, 0.15)
+    assert keep[0] == 0 and keep[-1] == len(p) - 1
+    assert (np.diff(keep) > 0).all()
+    assert 29 in keep  # the turn at the bottom of the stem
+    kept = p[keep]
+    seg = resample(kept, 0.25)
+    assert cKDTree(seg).query(p)[0].max() <= 0.2  # every point of the path is still on it

@@ -222,17 +222,34 @@ def _simplify(p: np.ndarray, eps: float) -> np.ndarray:
     n = len(p)
     if n <= 2:
         return np.arange(n)
-    kept = cv2.approxPolyDP(p.reshape(-1, 1, 2).astype(np.float32), eps, False).reshape(-1, 2)
-    idx, at = [], 0
-    for q in kept:
-        hit = np.flatnonzero((p[at:, 0] == q[0]) & (p[at:, 1] == q[1]))
-        if not len(hit):
-            return rdp_keep(p, eps)
-        at += int(hit[0])
-        idx.append(at)
+    p32 = np.ascontiguousarray(p, np.float32)
+    kept = np.ascontiguousarray(cv2.approxPolyDP(p32.reshape(-1, 1, 2), eps, False).reshape(-1, 2))
+    idx = _first_matches(p32.view(np.uint64).ravel(), kept.view(np.uint64).ravel())
+    if idx is None:
+        return rdp_keep(p, eps)
     if idx[0] != 0 or idx[-1] != n - 1:
         idx = sorted({0, *idx, n - 1})
     return np.asarray(idx)
+
+
+def _first_matches(keys: np.ndarray, wanted: np.ndarray) -> list[int] | None:
+    """For each wanted key in turn, the first index at or after the previous match holding it
+    (a path can pass through the same point twice); None when one has none. Binary search on
+    the keys sorted once: the kept points of a long path cost no more than a short one's."""
+    order = np.argsort(keys, kind="stable")  # equal keys keep their index order
+    sk = keys[order]
+    lo = np.searchsorted(sk, wanted, "left").tolist()
+    hi = np.searchsorted(sk, wanted, "right").tolist()
+    idx: list[int] = []
+    at = 0
+    for a, b in zip(lo, hi, strict=True):
+        hits = order[a:b]
+        k = int(np.searchsorted(hits, at))
+        if k >= len(hits):
+            return None
+        at = int(hits[k])
+        idx.append(at)
+    return idx
 
 
 def _pen_width(mask: np.ndarray, dt: np.ndarray) -> float:
