@@ -32,8 +32,8 @@ were not kept. End to end through `inknotes convert`, direction dev 0.928 -> 0.9
 0.924 -> 0.940, photo words 0.895 -> 0.928, pencil lines 0.908 -> 0.924), pL_held 0.948 -> 0.953,
 h2 0.945 -> 0.950, 150 more held-out lines (phi/pri/sta, seed 99) 0.941 -> 0.948; order moves by
 at most 0.001. A rerun on the same machine gives the same arrays; on another machine they can
-differ in the last digits (the order model retrained there on unchanged paths: 2e-5). The time before, when the rules and
-both models began to judge each word stood upright (``ordering.upright`` by
+differ in the last digits (the order model retrained there on unchanged paths: 2e-5). The time
+before, when the rules and both models began to judge each word stood upright (``ordering.upright`` by
 ``ordering.writing_slant``; the features here are taken on the upright paths, as
 ``tracer.write_order`` shows them): held-out path accuracy by length 0.945 (rules 0.931); end to
 end direction pL_held 0.947 -> 0.948, h2 0.945 -> 0.945, dev 0.920 -> 0.928, and on held-out
