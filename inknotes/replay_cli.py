@@ -13,8 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "stroke) over the dimmed photo: OUT.png plus an animated OUT.gif.")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--inkml", metavar="FILE", help="draw these strokes instead of converting IMAGE")
-    p.add_argument("-o", "--output", metavar="OUT", help="output name without extension "
-                   "(default: <image stem>.replay next to the current folder)")
+    p.add_argument("-o", "--output", metavar="OUT", help="output name without extension, or a "
+                   "folder to write <image stem>.replay.png (and .gif) into (default: the current "
+                   "folder)")
     p.add_argument("--animation", choices=["gif", "apng", "none"], default="gif",
                    help="animated format (default gif)")
     p.add_argument("--frames", type=int, default=60, help="animation frames (default 60)")
@@ -29,6 +30,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import render_animation, render_png
     try:
         page = imaging.load_pages(args.image)[0]
+        base = _output_base(args.output, Path(args.image))  # a bad folder fails before the work
         h, w = page.rgb.shape[:2]
         if args.inkml:
             from .formats import read_inkml
@@ -38,7 +40,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
             from .pipeline import convert_page
             engine = get_engine(resolve_engine_name(args), **engine_options(args))
             strokes = convert_page(page, engine).strokes
-        base = Path(args.output) if args.output else Path(f"{Path(args.image).stem}.replay")
         png = render_png(strokes, (w, h), page.rgb, base.parent / f"{base.name}.png")
         print(png)
         if args.animation != "none":
@@ -50,3 +51,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
         report(e.path or args.image, e.message)
         return 1
     return 0
+
+
+def _output_base(output: str | None, image: Path) -> Path:
+    """OUT without its extension: a folder given (existing, or named with a trailing slash, then
+    made) holds <image stem>.replay, as ``convert -o`` does; any other name is used as it is."""
+    name = f"{image.stem}.replay"
+    if not output:
+        return Path(name)
+    if output.endswith(("/", "\\")) or Path(output).is_dir():
+        try:
+            Path(output).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            from .errors import OutputError
+            raise OutputError(f"Cannot make the output folder ({e.strerror}).", output) from e
+        return Path(output) / name
+    return Path(output)

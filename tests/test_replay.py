@@ -70,3 +70,17 @@ def test_gif_is_small_and_shows_what_the_still_shows(tmp_path, capsys):
     assert err.mean() < 4.5 and np.percentile(err, 99) < 40
     h, w = still.shape[:2]
     assert gif.stat().st_size < frames * w * h / 8  # far below full frames of a byte a pixel
+
+
+def test_replay_into_a_folder_names_the_files_after_the_image(tmp_path, capsys):
+    # `-o out/` as with `convert -o out/`: the files go inside, named after the image; a folder
+    # named with a trailing slash is made
+    folder = tmp_path / "replays"
+    folder.mkdir()
+    for out in (str(folder), str(tmp_path / "new") + "/"):
+        code = main(["replay", str(FIX / "word_photo.png"), "--inkml", str(FIX / "word_photo.gt.inkml"),
+                     "-o", out, "--frames", "3"])
+        assert code == 0, capsys.readouterr().err
+    for where in (folder, tmp_path / "new"):
+        assert (where / "word_photo.replay.png").is_file() and (where / "word_photo.replay.gif").is_file()
+    assert not (tmp_path / "replays.png").exists()
