@@ -270,8 +270,9 @@ FAINT = 0.8  # of the writing's darkness: a loose hairline piece fainter than th
 
 
 def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
-                  ink_level: float = 0.0) -> np.ndarray:
-    """Drop long, thin, straight horizontal/vertical lines (rules, margins, grids).
+                  ink_level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Drop long, thin, straight horizontal/vertical lines (rules, margins, grids); also gives
+    the band along each faint rule that runs across the page (not the loose pieces taken too).
 
     Ink that crosses a rule is kept. Handwriting is never this long, straight and thin at once.
     """
@@ -279,6 +280,7 @@ def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
     m8 = mask.astype(np.uint8)
     rules = np.zeros_like(m8)
     bands = np.zeros_like(m8)
+    off_paper = np.zeros_like(m8)
     for axis in (0, 1):  # 0: horizontal lines, 1: vertical lines
         span = w if axis == 0 else h
         length = max(25, span // 12)
@@ -302,11 +304,21 @@ def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
         keep = straight & reaches & (extent >= max(0.45 * span, 60 if axis == 0 else 120))
         keep &= thick <= max(2.5, 0.6 * thin + 0.5)
         piece = straight & (extent >= max(3 * length, 100)) & (thick <= 1.8)
+        faint = np.ones(n, bool)
         if dark is not None and ink_level > 0:
             # a loose hairline piece is a faint rule only if it is fainter than the writing: a
             # thin pencil word written flat ("irmus") is as long, straight and thin
             tone = np.bincount(lab[lines > 0], weights=dark[lines > 0], minlength=n) / np.maximum(area, 1)
-            piece &= tone < FAINT * ink_level
+            faint = tone < FAINT * ink_level
+            piece &= faint
+        # faint rules ruled all the way across, for the page upsampled to leave out too (there a
+        # faint rule breaks into pieces too short to be told from writing). Not what merely
+        # passes for a rule at this resolution: a row of small writing from the left edge, a
+        # tiny word filling its crop, which are as dark as the writing
+        across_page = keep & faint & (extent >= 0.8 * span)
+        across_page[0] = False
+        if across_page.any():
+            off_paper |= _rule_bands(lines, lab, across_page, axis)
         keep |= piece
         keep[0] = False
         if keep.any():
@@ -314,7 +326,7 @@ def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
             rules |= lines & (keep[lab].astype(np.uint8) | band)
             bands |= band
     if not rules.any():
-        return mask
+        return mask, off_paper.astype(bool)
     rules |= m8 & bands  # faint rules break into pieces too short for the opening
     if dark is not None:
         # ink lying along a rule is darker than the rule itself: keep it
@@ -337,7 +349,7 @@ def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
     thick_v = cv2.morphologyEx(m8, cv2.MORPH_OPEN, np.ones((1, 5), np.uint8))
     near = cv2.dilate(rest, np.ones((7, 7), np.uint8))
     restore |= rules & np.where(horiz_rule > 0, thick_h, thick_v) & near
-    return (rest | restore).astype(bool)
+    return (rest | restore).astype(bool), off_paper.astype(bool)
 
 
 def _edge_shadows(st: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -453,12 +465,21 @@ def _touching(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def ink_mask(gray: np.ndarray, keep: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Boolean ink mask from an illumination-flattened grey image, and the pen width. With
     ``keep`` (the mask found on the page at a lower resolution), only pieces touching it stay."""
+    mask, pen, _ = _ink_and_rules(gray, keep)
+    return mask, pen
+
+
+def _ink_and_rules(gray: np.ndarray, keep: np.ndarray | None = None,
+                   ruled: np.ndarray | None = None) -> tuple[np.ndarray, float, np.ndarray]:
+    """``ink_mask``, and the pixels it took out as faint rules across the page. ``ruled``: those
+    of the page at the lower resolution ``keep`` was found at; they stay out here, where the page
+    upsampled can break a faint rule into pieces too short to be told from writing."""
     dark = 255.0 - cv2.GaussianBlur(gray, (0, 0), 0.5).astype(np.float32)  # 0 = paper
     sample = dark[::3, ::3]  # a robust noise level does not need every pixel
     noise = float(np.median(np.abs(sample - np.median(sample)))) * 1.4826 + 1.0
     cand = dark > max(6.0 * noise, 25.0)
     if cand.sum() < 10:
-        return np.zeros(gray.shape, bool), 0.0
+        return np.zeros(gray.shape, bool), 0.0, np.zeros(gray.shape, bool)
     level = float(np.percentile(dark[cand], 90))  # typical full ink darkness
     high = max(0.6 * level, 5.0 * noise)
     low = max(0.45 * level, 3.5 * noise)
@@ -466,8 +487,13 @@ def ink_mask(gray: np.ndarray, keep: np.ndarray | None = None) -> tuple[np.ndarr
     mask = _hysteresis(dark, low, high)
     if keep is not None:
         mask = _touching(mask, keep)
+        if ruled is not None and ruled.any():
+            near_ink = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+            mask &= ~_upsampled(ruled & ~near_ink, mask.shape)
     pw = pen_width_of(mask)
-    mask = _remove_rules(mask, pw, dark, level)
+    found = mask
+    mask, across = _remove_rules(mask, pw, dark, level)
+    rules = found & ~mask & across
     mask = _drop_hairlines(mask, pen_width_of(mask))  # rules gone: the pen's own width
     n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     small = st[:, cv2.CC_STAT_AREA] < max(4.0, 0.6 * pw * pw)
@@ -482,7 +508,12 @@ def ink_mask(gray: np.ndarray, keep: np.ndarray | None = None) -> tuple[np.ndarr
     if dash.any():
         mask &= ~dash[lab]
         pen = pen_width_of(mask)
-    return mask, pen
+    return mask, pen, rules
+
+
+def _upsampled(low: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A boolean mask of the page at a lower resolution, blown up to ``shape`` pixel for pixel."""
+    return cv2.resize(low.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
 
 
 SMALL_WRITING = 32.0
@@ -525,14 +556,14 @@ def prepare(page: LoadedPage) -> PreparedPage:
         rgb, homography = _warp(rgb, quad)
         log.info("%s: page corners found, perspective corrected", page.source)
     gray = _flatten(rgb)
-    mask, pw = ink_mask(gray)
+    mask, pw, ruled = _ink_and_rules(gray)
     h, w = gray.shape
     up = 1
     if mask.any() and writing_height(mask) < SMALL_WRITING and h * w * UPSAMPLE ** 2 <= MAX_UPSAMPLED:
         rgb = cv2.resize(rgb, (w * UPSAMPLE, h * UPSAMPLE), interpolation=cv2.INTER_CUBIC)
         homography = homography @ np.diag([1.0 / UPSAMPLE, 1.0 / UPSAMPLE, 1.0])
         gray = _flatten(rgb)
-        mask, pw = ink_mask(gray, keep=mask)
+        mask, pw, _ = _ink_and_rules(gray, keep=mask, ruled=ruled)
         up = UPSAMPLE
         log.info("%s: small writing, found at %dx the resolution", page.source, UPSAMPLE)
     return PreparedPage(rgb=rgb, gray=gray, mask=mask, homography=homography, pen_width=pw, upsample=up)

@@ -15,6 +15,7 @@ from inknotes.imaging import LoadedPage, prepare
 from inknotes.pipeline import convert_image
 from tests.inkcheck import TRACER_FIXTURES, f1, read_traces
 
+FIX = Path(__file__).parent / "fixtures"
 SCALE = 0.4  # the fixture words (45-90 px tall) shrunk to 20-36 px: small writing
 
 
@@ -79,3 +80,33 @@ def test_a_page_too_big_to_upsample_is_traced_as_it_is(monkeypatch: pytest.Monke
     prep = prepare(_page(img))
     assert prep.upsample == 1 and prep.mask.shape == img.shape[:2]
     assert prep.mask.any()
+
+
+def _long_rows(mask: np.ndarray, share: float = 0.3) -> np.ndarray:
+    return np.flatnonzero(mask.sum(1) > share * mask.shape[1])
+
+
+def test_a_faint_rule_under_small_writing_does_not_become_ink():
+    # UNIPEN "turning straw into money" (phi), small on ruled paper: the rule is faint enough
+    # that the page upsampled breaks it into pieces, and the piece the "g" hangs onto passed
+    # for writing (a 230 px stroke along the rule)
+    page = imaging.load_pages(FIX / "imaging_small_ruled_line.png")[0]
+    prep = prepare(page)
+    assert prep.upsample == imaging.UPSAMPLE
+    assert not len(_long_rows(prep.mask))
+    result = convert_image(page.rgb, get_engine("tracer"))
+    longest = max(float(np.ptp(s.points[:, 0])) for s in result.strokes)
+    assert longest < 0.2 * page.rgb.shape[1]  # no stroke runs along the rule
+    truth = read_traces(FIX / "imaging_small_ruled_line.gt.inkml")
+    assert f1([s.points for s in result.strokes], truth, tol=2.0) >= 0.97
+
+
+def test_a_row_of_small_pencil_writing_from_the_left_edge_is_not_taken_for_a_rule():
+    # two rows of small pencil writing (UNIPEN pri); at the page's own resolution the second
+    # row, flat and starting at the left edge, looks like a rule: the upsampled page still
+    # finds its words
+    page = imaging.load_pages(FIX / "imaging_small_pencil_lines.png")[0]
+    prep = prepare(page)
+    h = prep.mask.shape[0]
+    lower = prep.mask[h // 2:]
+    assert lower.sum() >= 0.3 * prep.mask.sum()
