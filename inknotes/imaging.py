@@ -315,14 +315,15 @@ def _remove_rules(mask: np.ndarray, thin: float, dark: np.ndarray | None = None,
         # faint rule breaks into pieces too short to be told from writing). Not what merely
         # passes for a rule at this resolution: a row of small writing from the left edge, a
         # tiny word filling its crop, which are as dark as the writing
+        keep[0] = False
         across_page = keep & faint & (extent >= 0.8 * span)
-        across_page[0] = False
-        if across_page.any():
-            off_paper |= _rule_bands(lines, lab, across_page, axis)
         keep |= piece
         keep[0] = False
         if keep.any():
-            band = _rule_bands(lines, lab, keep, axis)
+            # each rule's line is fitted once: those across the page, then the rest
+            wide = _rule_bands(lines, lab, across_page, axis) if across_page.any() else np.zeros_like(m8)
+            band = wide | _rule_bands(lines, lab, keep & ~across_page, axis)
+            off_paper |= wide
             rules |= lines & (keep[lab].astype(np.uint8) | band)
             bands |= band
     if not rules.any():
@@ -457,8 +458,7 @@ def _touching(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """The pieces of ``mask`` that touch ``keep`` (a mask of the same page at a lower
     resolution): what the page at its own resolution dropped as shadow, speck or rule stays out."""
     h, w = mask.shape
-    near = cv2.dilate(cv2.resize(keep.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST),
-                      np.ones((3, 3), np.uint8)) > 0
+    near = cv2.dilate(_upsampled(keep, (h, w)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     return _pieces_meeting(mask, near)
 
 

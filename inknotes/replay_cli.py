@@ -60,10 +60,6 @@ def _output_base(output: str | None, image: Path) -> Path:
     if not output:
         return Path(name)
     if output.endswith(("/", "\\")) or Path(output).is_dir():
-        try:
-            Path(output).mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            from .errors import OutputError
-            raise OutputError(f"Cannot make the output folder ({e.strerror}).", output) from e
-        return Path(output) / name
+        from .fileio import check_writable_dir
+        return check_writable_dir(output) / name
     return Path(output)
