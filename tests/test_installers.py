@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import importlib.util
 import os
+import re
 import runpy
 import shutil
 import stat
@@ -162,3 +163,19 @@ def test_installer_extra_and_readme_install_section() -> None:
     assert "## Install" in readme
     section = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
     assert "install.sh" in section and "tar" in section
+
+
+def test_windows_build_splats_the_arguments_it_builds() -> None:
+    # "@Args" is PowerShell's own list of the script's arguments: splatting it instead of the
+    # PyInstaller arguments the script assembles ran PyInstaller without a spec file.
+    text = (INST / "windows" / "build.ps1").read_text()
+    splats = set(re.findall(r"@(\w+)\b", text))
+    assigned = set(re.findall(r"^\s*\$(\w+)\s*=", text, re.M))
+    assert splats and splats <= assigned, splats - assigned
+
+
+@pytest.mark.parametrize("recipe", [INST / "linux" / "build.sh", INST / "macos" / "build.sh",
+                                    INST / "windows" / "build.ps1"], ids=lambda p: p.parent.name)
+def test_every_bundle_carries_the_licence(recipe: Path) -> None:
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+    assert re.search(r"(cp|Copy-Item) LICENSE ", recipe.read_text()), f"{recipe} does not ship LICENSE"

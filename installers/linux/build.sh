@@ -56,6 +56,7 @@ cp installers/linux/inknotes.desktop installers/linux/install.sh "$BUNDLE/"
 mkdir -p "$BUNDLE/icons"
 cp resources/icons/inknotes.svg resources/icons/inknotes-256.png resources/icons/inknotes-512.png "$BUNDLE/icons/"
 cp installers/linux/README.md "$BUNDLE/README.md"
+cp LICENSE "$BUNDLE/LICENSE"
 chmod +x "$BUNDLE/install.sh"
 
 if command -v appimagetool >/dev/null 2>&1; then

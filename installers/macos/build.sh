@@ -49,6 +49,7 @@ STAGE="build/dmg-$NAME"
 rm -rf "$STAGE" "$DMG"
 mkdir -p "$STAGE"
 cp -R "$APP" "$STAGE/"
+cp LICENSE "$STAGE/LICENSE"
 ln -s /Applications "$STAGE/Applications"
 hdiutil create -volname "inknotes" -srcfolder "$STAGE" -ov -format UDZO "$DMG"
 if [ -n "${CODESIGN_IDENTITY:-}" ]; then

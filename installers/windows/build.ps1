@@ -24,8 +24,9 @@ $PyArgs = @("-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpa
           "--workpath", "build\pyinstaller-$Name", "installers\windows\inknotes.spec")
 if ($Clean) { $PyArgs += "--clean" }
 $Start = Get-Date
-& $Python @Args
+& $Python @PyArgs
 if ($LASTEXITCODE -ne 0) { throw "PyInstaller failed" }
+Copy-Item LICENSE "dist\$Name\LICENSE.txt"
 
 $Iscc = Get-Command iscc -ErrorAction SilentlyContinue
 if (-not $Iscc -and (Test-Path "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe")) { $Iscc = "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe" }
