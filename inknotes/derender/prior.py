@@ -50,18 +50,17 @@ def _near_others(paths: list[np.ndarray], pw: float) -> np.ndarray:
     """(n, 2) distance from each path's start and end to the nearest other path, in pen widths
     (capped at 8): a stroke end at a junction sits on other ink, a free tip does not."""
     pts = [np.asarray(p, np.float64).reshape(-1, 2) for p in paths]
+    out = np.full((len(pts), 2), 8.0)
+    has = np.array([len(p) > 0 for p in pts], bool)
+    if has.sum() < 2:
+        return out
     allp = np.vstack(pts)
     own = np.repeat(np.arange(len(pts)), [len(p) for p in pts])
-    out = np.full((len(pts), 2), 8.0)
-    for i, p in enumerate(pts):
-        if len(p) == 0:
-            continue
-        other = allp[own != i]
-        if not len(other):
-            continue
-        for k, pt in enumerate((p[0], p[-1])):
-            out[i, k] = min(8.0, float(np.sqrt(((other - pt) ** 2).sum(1)).min()) / pw)
-    return out
+    ends = np.array([[p[0], p[-1]] if len(p) else [[0.0, 0.0]] * 2 for p in pts]).reshape(-1, 2)
+    d2 = ((ends[:, None, :] - allp[None, :, :]) ** 2).sum(-1)  # every end to every point
+    d2[np.repeat(np.arange(len(pts)), 2)[:, None] == own[None, :]] = np.inf  # not its own path
+    near = np.sqrt(d2.min(1)).reshape(-1, 2) / pw
+    return np.where(has[:, None], np.minimum(8.0, near), out)
 
 
 def direction_features(paths: list[np.ndarray], pw: float) -> np.ndarray:
