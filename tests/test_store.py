@@ -145,6 +145,7 @@ EDITS = {
     "delete_page": lambda lib, pid, ids, lay: lib.delete_page(pid),
     "rename_notebook": lambda lib, pid, ids, lay: lib.rename_notebook(lib.page_info(pid).notebook_id, "Work"),
     "delete_notebook": lambda lib, pid, ids, lay: lib.delete_notebook(lib.page_info(pid).notebook_id),
+    "create_notebook": lambda lib, pid, ids, lay: lib.create_notebook("Physics"),
 }
 
 
@@ -159,9 +160,12 @@ def test_every_edit_undoes_and_redoes(lib, name):
     EDITS[name](lib, pid, ids, lay)
     after = snapshot(lib)
     assert after != before, f"{name} changed nothing"
+    # the page the app shows before undoing (history is library-wide); notebooks have none
+    page = None if name.endswith("_notebook") else pid
+    assert lib.undo_page() == page
     assert lib.undo() is not None
     assert snapshot(lib) == before
-    assert lib.can_redo()
+    assert lib.can_redo() and lib.redo_page() == page
     lib.redo()
     assert snapshot(lib) == after
 

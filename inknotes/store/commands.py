@@ -145,6 +145,28 @@ def redo_text(conn: Connection) -> str | None:
                              "ORDER BY id ASC LIMIT 1")).scalar()
 
 
+def _next(conn: Connection, undoing: bool) -> int | None:
+    state, order = ("done", "DESC") if undoing else ("undone", "ASC")
+    return conn.execute(text(f"SELECT id FROM commands WHERE state = '{state}' "
+                             f"ORDER BY id {order} LIMIT 1")).scalar()
+
+
+def target_page(conn: Connection, undoing: bool) -> int | None:
+    """The page the next undo (or redo) changes: that of its first stroke, layer or page row;
+    None when it changes no page (a notebook) or there is nothing to undo."""
+    cmd = _next(conn, undoing)
+    if cmd is None:
+        return None
+    for tbl in ("strokes", "layers"):
+        pid = conn.execute(text(f"SELECT t.page_id FROM command_changes c JOIN {tbl} t ON t.id = c.row_id "
+                                f"WHERE c.command_id = :c AND c.tbl = '{tbl}' LIMIT 1"), {"c": cmd}).scalar()
+        if pid is not None:
+            return int(pid)
+    pid = conn.execute(text("SELECT row_id FROM command_changes WHERE command_id = :c AND tbl = 'pages' "
+                            "LIMIT 1"), {"c": cmd}).scalar()
+    return None if pid is None else int(pid)
+
+
 def history(conn: Connection) -> list[tuple[int, str, bool]]:
     """Every command oldest first with whether it is done; the undone ones form the redo tail."""
     return [(r[0], r[1], r[2] == "done") for r in conn.execute(

@@ -278,7 +278,14 @@ class Library:
         name = name.strip()
         if not name:
             raise self._err("A notebook needs a name.")
-        return self._write(lambda c: _insert_notebook(c, name))
+
+        def tx(c: Connection) -> int:
+            nid = _insert_notebook(c, name)
+            rec = cmds.Recorder(c, "create_notebook", f"New notebook {name}")
+            rec.inserted("notebooks", nid)
+            rec.finish()
+            return nid
+        return self._write(tx)
 
     def rename_notebook(self, notebook_id: int, name: str) -> None:
         name = name.strip()
@@ -762,6 +769,14 @@ class Library:
 
     def redo_text(self) -> str | None:
         return self._read(cmds.redo_text)
+
+    def undo_page(self) -> int | None:
+        """The page the next undo changes (None: a notebook, or nothing to undo): history is
+        library-wide, so the app shows that page before undoing on it."""
+        return self._read(lambda c: cmds.target_page(c, undoing=True))
+
+    def redo_page(self) -> int | None:
+        return self._read(lambda c: cmds.target_page(c, undoing=False))
 
     def history(self) -> list[tuple[int, str]]:
         """Commands that can be undone, oldest first: (command id, description)."""
