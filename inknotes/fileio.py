@@ -74,8 +74,10 @@ def check_writable_dir(folder: str | Path) -> Path:
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
-        raise OutputError(_sentence(e, folder) if e.errno != errno.ENOTDIR
-                          else "The output path is a file, not a folder.", folder) from e
+        # mkdir says "exists" when the folder named is a file, "not a directory" for a file above it
+        is_file = e.errno == errno.ENOTDIR or (e.errno == errno.EEXIST and not folder.is_dir())
+        raise OutputError("The output path is a file, not a folder." if is_file
+                          else _sentence(e, folder), folder) from e
     return folder
 
 

@@ -305,3 +305,14 @@ def test_exported_files_get_the_users_usual_permissions(page, tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the private 0600 of a temp file
+
+
+def test_an_output_folder_that_is_a_file_is_named_as_such(tmp_path):
+    from inknotes.fileio import check_writable_dir
+
+    (tmp_path / "notes").write_text("a file where the folder should be")
+    for folder in (tmp_path / "notes", tmp_path / "notes" / "out"):
+        with pytest.raises(OutputError) as e:
+            check_writable_dir(folder)
+        assert "is a file, not a folder" in str(e.value)
+    assert check_writable_dir(tmp_path / "new" / "out").is_dir()
