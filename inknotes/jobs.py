@@ -37,6 +37,10 @@ class JobContext:
         if self.cancelled():
             raise Cancelled()
 
+    def note(self, sentence: str) -> None:
+        """What a finished job did besides its result, for the person (e.g. nothing was new)."""
+        self._job.note = sentence
+
 
 class Job:
     """A submitted unit of work. ``state`` moves queued -> running -> done|failed|cancelled."""
@@ -48,6 +52,7 @@ class Job:
         self.state = "queued"
         self.progress: tuple[int, int] = (0, 0)
         self.error: str | None = None
+        self.note: str | None = None
         self.future: Future = Future()
         self._cancel = threading.Event()
         self._listeners: list[Listener] = []

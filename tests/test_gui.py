@@ -553,3 +553,81 @@ def test_redo_survives_reopening(window):
     assert len(window.library.strokes(pid)) == 1
     editor.stack.undo()
     assert window.library.strokes(pid) == []
+
+
+def test_undo_of_an_edit_on_another_page_shows_that_page_and_names_it(window):
+    first = add_lines_page(window, 2)
+    window.set_tool("pen")
+    drag(window.canvas, [(100, 300), (200, 320), (300, 300)])
+    assert len(window.library.strokes(first)) == 3
+    second = add_lines_page(window, 1)
+    assert window.canvas.page_id == second
+    window.undo_action.trigger()  # the last edit is the pen stroke on the first page
+    assert len(window.library.strokes(first)) == 2
+    assert window.canvas.page_id == first and len(window.canvas.strokes) == 2
+    assert window.statusBar().currentMessage() == "Undid draw stroke on lines.png."
+    window.redo_action.trigger()
+    assert window.canvas.page_id == first and len(window.canvas.strokes) == 3
+
+
+def test_new_notebook_is_an_undo_step(window):
+    pid = add_lines_page(window, 1)
+    window.select_all()
+    window.delete_selection()
+    nid = window.library_panel.new_notebook("Physics")
+    assert "Physics" in [n.name for n in window.library.notebooks()]
+    window.undo_action.trigger()  # the notebook goes, the strokes deleted before stay deleted
+    assert nid not in [n.id for n in window.library.notebooks()]
+    assert window.library.strokes(pid) == []
+    window.redo_action.trigger()
+    assert "Physics" in [n.name for n in window.library.notebooks()]
+
+
+def test_importing_a_file_already_in_the_library_shows_it_without_converting(window, qtbot, tmp_path):
+    with qtbot.waitSignal(window.pagesAdded, timeout=90_000) as sig:
+        window.import_paths([FIXTURE])
+    (pid,) = sig.args[0]
+    other = add_lines_page(window, 1)
+    copy = tmp_path / "same page.png"
+    copy.write_bytes(FIXTURE.read_bytes())
+    with qtbot.waitSignal(window.pagesAdded, timeout=30_000) as sig:
+        (job,) = window.import_paths([copy])
+    assert sig.args[0] == [pid] and job.progress == (0, 0)  # nothing was converted
+    assert sorted(p.id for p in window.library.pages()) == sorted([pid, other])
+    assert window.canvas.page_id == pid
+    assert window.jobs_panel.status_text(job) == "Already in the library"
+    assert "already in the library" in window.statusBar().currentMessage()
+
+
+def test_escape_backspace_and_ctrl_equals(window, qtbot):
+    from PySide6.QtTest import QTest
+
+    pid = add_lines_page(window, 3)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.canvas.setFocus()
+    window.select_all()
+    QTest.keyClick(window.canvas, Qt.Key_Escape)
+    assert window.canvas.selection == []
+    window.select_all()
+    QTest.keyClick(window.canvas, Qt.Key_Backspace)
+    assert window.library.strokes(pid) == []
+    window.undo_action.trigger()
+    zoom = window.canvas.transform().m11()
+    QTest.keyClick(window.canvas, Qt.Key_Equal, Qt.ControlModifier)
+    assert window.canvas.transform().m11() > zoom
+    assert window.width_action.shortcut().toString() != "Ctrl+W"
+
+
+def test_a_small_window_keeps_room_for_the_page_and_panels_can_be_hidden(window, qtbot):
+    window.resize(800, 600)
+    QApplication.processEvents()
+    assert window.canvas.width() >= 320  # the docks gave way, the page did not become a sliver
+    toggle = window.docks["Library"].toggleViewAction()
+    assert toggle in window.menuBar().actions()[2].menu().actions()  # View menu
+    wide = window.canvas.width()
+    toggle.trigger()
+    QApplication.processEvents()
+    assert not window.docks["Library"].isVisible() and window.canvas.width() > wide
+    toggle.trigger()
+    assert window.docks["Library"].isVisible()

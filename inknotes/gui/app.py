@@ -22,6 +22,8 @@ def setup_logging(verbose: bool = False) -> Path | None:
     """A rotating log file in the user's log folder; tracebacks go there, not to the user."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if not verbose:  # alembic logs each plugin and migration step it sets up at INFO, every start
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         folder = settings.log_dir()
         folder.mkdir(parents=True, exist_ok=True)

@@ -260,8 +260,10 @@ class PageCanvas(QGraphicsView):
         the page is read and rasterised there and appears when ready."""
         first = page_id != self.page_id
         self.page_id = page_id
-        self.selection = []
+        had_selection, self.selection = bool(self.selection), []
         self._highlight = None
+        if had_selection:  # what shows the selection (the status bar) lets go of it too
+            self.selectionChanged.emit([])
         if pool is not None:
             self.load_in_background(pool)
             return

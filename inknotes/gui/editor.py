@@ -32,12 +32,12 @@ class LibraryCommand(QUndoCommand):
         if self._skip_first_redo:
             self._skip_first_redo = False
             return
-        self.editor._step(self.editor.library.redo)
+        self.editor._step(self.editor.library.redo, undoing=False)
 
     def undo(self) -> None:
         if self.editor._rebuilding:
             return  # rewinding the rebuilt stack onto the library's redo list, not a real undo
-        self.editor._step(self.editor.library.undo)
+        self.editor._step(self.editor.library.undo, undoing=True)
 
 
 class Editor(QObject):
@@ -45,6 +45,7 @@ class Editor(QObject):
 
     changed = Signal()          # strokes or layers changed: views reload
     failed = Signal(str)        # a user sentence
+    stepped = Signal(object, str)  # after an undo or redo: the page it changed (or None), "Undid …"
 
     def __init__(self, library: Any, parent: QObject | None = None):
         super().__init__(parent)
@@ -90,9 +91,15 @@ class Editor(QObject):
         self.changed.emit()
         return result
 
-    def _step(self, fn: Callable[[], Any]) -> None:
+    def _step(self, fn: Callable[[], Any], undoing: bool) -> None:
+        """Undo or redo one library command, then say which page it changed: the history is
+        library-wide, so the step may be on a page other than the one in view."""
+        desc = None
         try:
-            fn()
+            page = self.library.undo_page() if undoing else self.library.redo_page()
+            desc = fn()
         except InknotesError as e:
             self.failed.emit(str(e))
         self.changed.emit()
+        if desc:
+            self.stepped.emit(page, f"{'Undid' if undoing else 'Redid'} {desc[:1].lower()}{desc[1:]}")

@@ -99,6 +99,8 @@ class JobsPanel(QWidget):
         status = STATE_TEXT.get(job.state, job.state)
         if job.state == "failed" and job.error:
             status = job.error
+        elif job.state == "done" and job.note:
+            status = job.note
         elif job.state == "running" and total:
             status = f"Working… {100 * done // max(total, 1)}%"
         item.setText(2, status)

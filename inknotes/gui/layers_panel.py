@@ -6,6 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -37,12 +38,13 @@ class LayersPanel(QWidget):
         self.up_button = QPushButton("Up")
         self.down_button = QPushButton("Down")
         self.delete_button = QPushButton("Delete")
-        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        row1, row2 = QHBoxLayout(), QGridLayout()
         row1.addWidget(self.opacity_label)
         row1.addWidget(self.opacity, 1)
         row1.addWidget(self.lock_button)
-        for b in (self.add_button, self.up_button, self.down_button, self.delete_button):
-            row2.addWidget(b)
+        # two by two, so the panel can be narrow and leave the page the room on a small screen
+        for k, b in enumerate((self.add_button, self.delete_button, self.up_button, self.down_button)):
+            row2.addWidget(b, k // 2, k % 2)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.list, 1)

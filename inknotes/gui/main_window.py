@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QColorDialog,
     QDockWidget,
     QDoubleSpinBox,
@@ -83,6 +84,8 @@ class MainWindow(QMainWindow):
         docks = [self._dock("Library", self.library_panel, Qt.LeftDockWidgetArea),
                  self._dock("Layers", self.layers_panel, Qt.RightDockWidgetArea)]
         jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.BottomDockWidgetArea)
+        self.docks = {d.windowTitle(): d for d in (*docks, jobs_dock)}
+        self.canvas.setMinimumSize(320, 200)  # the page keeps some room; the docks give way first
         self._build_actions()
         self._build_menus()
         self._build_toolbars()
@@ -100,6 +103,7 @@ class MainWindow(QMainWindow):
         self.layers_panel.activeLayerChanged.connect(lambda lid: setattr(self.canvas, "active_layer_id", lid))
         self.editor.changed.connect(self._on_edited)
         self.editor.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.editor.stepped.connect(self._on_stepped)
         self.canvas.selectionChanged.connect(self._on_selection)
         self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.jobs.finished.connect(self._on_job_finished)
@@ -117,7 +121,8 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)  # View menu brings a closed one back
         self.addDockWidget(area, dock)
         return dock
 
@@ -143,14 +148,19 @@ class MainWindow(QMainWindow):
         self.settings_action = self._act("Settings…", self.settings_dialog, QKeySequence.Preferences)
         self.quit_action = self._act("Quit", self.close, QKeySequence.Quit)
         self.delete_action = self._act("Delete strokes", self.delete_selection, QKeySequence.Delete)
+        self.delete_action.setShortcuts([QKeySequence(QKeySequence.Delete), QKeySequence(Qt.Key_Backspace)])
         self.select_all_action = self._act("Select all", self.select_all, QKeySequence.SelectAll)
-        self.width_action = self._act("Apply width", self.apply_width, "Ctrl+W",
+        self.deselect_action = self._act("Deselect", self.escape, Qt.Key_Escape,
+                                         "Clear the selection, or stop the replay")
+        # Ctrl+W closes a window in most programs: not a shortcut for an edit
+        self.width_action = self._act("Apply width", self.apply_width, "Ctrl+Shift+W",
                                       "Give the selected strokes the width in the box")
         self.recolor_sel_action = self._act("Recolour selection", self.recolor_selection, "Ctrl+Shift+C")
         self.merge_action = self._act("Merge strokes", self.merge_selection, "Ctrl+J")
         self.fit_action = self._act("Fit width", lambda: self.canvas.fit_width(), "Ctrl+0")
         self.zoom100_action = self._act("100%", lambda: self.canvas.zoom_100(), "Ctrl+1")
         self.zoom_in_action = self._act("Zoom in", lambda: self.canvas.zoom_by(1.25), QKeySequence.ZoomIn)
+        self.zoom_in_action.setShortcuts([QKeySequence(QKeySequence.ZoomIn), QKeySequence("Ctrl+=")])
         self.zoom_out_action = self._act("Zoom out", lambda: self.canvas.zoom_by(0.8), QKeySequence.ZoomOut)
         self.replay_action = self._act("Replay strokes", self.toggle_replay, "R",
                                        "Animate the page's strokes in drawing order")
@@ -170,13 +180,19 @@ class MainWindow(QMainWindow):
                   self.settings_action, None, self.quit_action):
             f.addSeparator() if a is None else f.addAction(a)
         e = m.addMenu("&Edit")
-        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.delete_action,
+        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.deselect_action,
+                  self.delete_action,
                   self.recolor_sel_action, self.width_action, self.merge_action):
             e.addSeparator() if a is None else e.addAction(a)
         v = m.addMenu("&View")
         for a in (self.fit_action, self.zoom100_action, self.zoom_in_action, self.zoom_out_action, None,
-                  self.replay_action):
+                  self.replay_action, None):
             v.addSeparator() if a is None else v.addAction(a)
+        for key, dock in zip("123", self.docks.values(), strict=True):  # show or hide each panel
+            toggle = dock.toggleViewAction()
+            toggle.setText(f"{dock.windowTitle()} panel")
+            toggle.setShortcut(QKeySequence(f"Ctrl+Alt+{key}"))
+            v.addAction(toggle)
         t = m.addMenu("&Tools")
         for a in self.tool_actions.values():
             t.addAction(a)
@@ -249,6 +265,13 @@ class MainWindow(QMainWindow):
     def select_all(self) -> None:
         self.canvas.set_selection(self.canvas.editable_ids(list(self.canvas.strokes)))
 
+    def escape(self) -> None:
+        """Escape stops a replay first, else lets go of the selection."""
+        if self.replay.running:
+            self.replay.stop()
+        elif self.canvas.selection:
+            self.canvas.set_selection([])
+
     def delete_selection(self) -> None:
         if self.canvas.selection:
             self.editor.apply(self.library.delete_strokes, list(self.canvas.selection))
@@ -285,6 +308,16 @@ class MainWindow(QMainWindow):
         self.library_panel.forget_thumbnail(self.canvas.page_id)
         self._refresh_timer.start()
 
+    def _on_stepped(self, page_id: int | None, sentence: str) -> None:
+        """After an undo or redo, show the page it changed when that is another (live) page."""
+        elsewhere = page_id is not None and page_id != self.canvas.page_id
+        if elsewhere and page_id in self.library_panel.page_ids():
+            self.show_page(page_id)
+            self.library_panel.select("page", page_id, emit=False)
+            name = self.library.page_info(page_id).source_name or f"page {page_id}"
+            sentence += "" if name in sentence else f" on {name}"
+        self.statusBar().showMessage(sentence + ".", 6000)
+
     def toggle_replay(self) -> None:
         if self.replay.running:
             self.replay.stop()
@@ -316,14 +349,11 @@ class MainWindow(QMainWindow):
         Used by File → Import and by drag-and-drop. Never waits for a job."""
         engine = self.settings.get("engine") or "tracer"
         notebook = self.library_panel.current_notebook_id()
-        jobs = []
-        for path in expand_paths(paths):
-            jobs.append(self.jobs.submit(_import_job(self.library, path, engine, notebook,
-                                                     self.library_panel.made),
-                                         name=path.name, gpu=engine != "tracer", kind="import"))
-        if jobs:
-            self.statusBar().showMessage(f"Converting {len(jobs)} file(s)…", 4000)
-        return jobs
+        files = expand_paths(paths)
+        if files:  # said first: a job can finish (and report) before the next is submitted
+            self.statusBar().showMessage(f"Converting {len(files)} file(s)…", 4000)
+        return [self.jobs.submit(_import_job(self.library, path, engine, notebook, self.library_panel.made),
+                                 name=path.name, gpu=engine != "tracer", kind="import") for path in files]
 
     def import_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Import images", "",
@@ -345,9 +375,13 @@ class MainWindow(QMainWindow):
             page_ids = job.future.result() or []
             self.editor.sync()
             self.library_panel.refresh()
-            if page_ids and self.canvas.page_id is None:
+            if page_ids and (self.canvas.page_id is None or job.note):
                 self.show_page(page_ids[0])
                 self.library_panel.select("page", page_ids[0], emit=False)
+            if job.note and page_ids:
+                info = self.library.page_info(page_ids[0])
+                self.statusBar().showMessage(
+                    f"{job.name} is already in the library (notebook {info.notebook}); showing it.", 8000)
             self.pagesAdded.emit(list(page_ids))
         elif job.state == "failed":
             self.statusBar().showMessage(f"{job.name}: {job.error}", 8000)
@@ -463,9 +497,21 @@ class MainWindow(QMainWindow):
             log.warning("settings not saved: %s", e)
         super().closeEvent(event)
         if self.owns_library:
-            # a cancelled job stops at its next check; let it get there before the library goes
+            # a cancelled job stops at its next check (an OCR pass can take seconds); let it get
+            # there before the library goes, with the window already gone from the screen
+            if active:
+                self.hide()
+                QApplication.processEvents()
             futures.wait([j.future for j in active], timeout=15)
             self.library.close()
+
+
+def _stored_pages(library: Any, sha: str) -> list[int]:
+    """The live pages already stored from the file with this hash, in page order."""
+    ids = []
+    while (pid := library.find_page_by_sha(sha, len(ids))) is not None:
+        ids.append(pid)
+    return ids
 
 
 def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: dict) -> Any:
@@ -478,6 +524,10 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: di
         ctx.check()
         check_file(path)  # a pipe or device would block the hash below
         sha = file_sha256(path)
+        stored = _stored_pages(library, sha)
+        if stored:  # the same file again: show what is there instead of converting it again
+            ctx.note("Already in the library")
+            return stored
         results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled)
         ctx.check()
         data = path.read_bytes()
