@@ -109,14 +109,15 @@ def _convert_one(path: str, stem: str, out_dir: str, formats: list[str], engine_
     try:
         if _worker_engine is None or _worker_engine.name != engine_name:
             _worker_engine = get_engine(engine_name, **options)
-        pages = convert_file(path, engine=_worker_engine)
+        skipped: list[InknotesError] = []  # pages of a multi-page file that did not convert
+        pages = convert_file(path, engine=_worker_engine, errors=skipped)
         written = []
         for page in pages:
             name = f"{stem}-p{page.page_index + 1}" if page.page_count > 1 else stem
             for fmt in formats:
                 written.append(str(write_page(page, fmt, Path(out_dir) / f"{name}.{fmt}",
                                               background=background, transparent=transparent)))
-        return path, written, None
+        return path, written, " ".join(e.message for e in skipped) or None
     except InknotesError as e:
         return path, [], e.message if e.path is None or Path(e.path) == Path(path) else e.user_line()
     except MemoryError:
@@ -193,15 +194,16 @@ def cmd_convert(args: argparse.Namespace) -> int:
         futures = [executor.submit(_convert_one, *t) for t in tasks]
         results = (_pool_result(f, t[0]) for f, t in zip(futures, tasks, strict=True))
     try:
+        partial = 0  # multi-page inputs with some pages written and some not
         for path, written, error in results:
             bar.advance(Path(path).name)
             if error:
                 failed += 1
+                partial += bool(written)
                 bar.clear()
                 report(path, error)
-            else:
-                for w in written:
-                    log.info("wrote %s", w)
+            for w in written:
+                log.info("wrote %s", w)
     except KeyboardInterrupt:
         bar.close()
         report(None, "Interrupted; files already written are complete, nothing half-written was left.")
@@ -212,7 +214,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     bar.close()
     if not args.quiet:
         ok = len(files) - (failed - len(problems))
-        print(f"inknotes: converted {ok} of {len(files) + len(problems)} input(s) into {out_dir}",
+        some = f" (and {partial} in part: the pages named above were skipped)" if partial else ""
+        print(f"inknotes: converted {ok} of {len(files) + len(problems)} input(s){some} into {out_dir}",
               file=sys.stderr)
     return 1 if failed else 0
 

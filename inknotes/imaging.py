@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
 
@@ -143,33 +143,62 @@ def _dpi(im: Image.Image) -> float | None:
     return v if np.isfinite(v) and v > 1.0 else None
 
 
-def load_pages(path: str | Path) -> list[LoadedPage]:
-    """Every page of an image file as RGB uint8, or InputError with one sentence naming the problem."""
+def load_pages(path: str | Path, errors: list[InputError] | None = None) -> list[LoadedPage]:
+    """Every page of an image file as RGB uint8, or InputError with one sentence naming the problem.
+
+    With ``errors``, a multi-page file keeps its good pages: each page that cannot be read is
+    appended there ("Page 2: ...") instead of refusing the file; it is refused only when no
+    page can be read."""
     path = Path(path)
     _check_path(path)
     im = _open(path)
     pages: list[LoadedPage] = []
+    bad: list[InputError] = []
     try:
         with im:
             count = getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
-            frames = ImageSequence.Iterator(im) if count > 1 else [im]
-            for i, frame in enumerate(frames):
-                w, h = frame.size
-                if w * h > MAX_PIXELS or min(w, h) < MIN_SIDE:
-                    raise InputError(f"Page {i + 1} has an unusable size ({w}x{h} pixels).", path)
-                frame.load()
-                dpi = _dpi(frame)
-                upright = ImageOps.exif_transpose(frame)
-                rgb = np.ascontiguousarray(_to_rgb(upright if upright is not None else frame))
-                pages.append(LoadedPage(rgb=rgb, source=path, page_index=i, page_count=count, dpi=dpi))
+            for i in range(count):
+                try:
+                    pages.append(_load_frame(im, i, count, path))
+                except InputError as e:
+                    if count == 1:
+                        raise
+                    e.message = f"Page {i + 1}: {e.message}"
+                    if errors is None:
+                        raise
+                    bad.append(e)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the container itself (not one page) is damaged
+        log.debug("decode failed for %s", path, exc_info=True)
+        raise InputError(_DAMAGED, path) from e
+    if not pages:
+        raise bad[0]
+    if errors is not None:
+        errors.extend(bad)
+    return pages
+
+
+def _load_frame(im: Image.Image, i: int, count: int, path: Path) -> LoadedPage:
+    """Page ``i`` of an open image, decoded and upright, or InputError saying why not."""
+    try:
+        if count > 1:
+            im.seek(i)
+        w, h = im.size
+        if w * h > MAX_PIXELS or min(w, h) < MIN_SIDE:
+            raise InputError(f"The page has an unusable size ({w}x{h} pixels).", path)
+        im.load()
+        dpi = _dpi(im)
+        upright = ImageOps.exif_transpose(im)
+        rgb = np.ascontiguousarray(_to_rgb(upright if upright is not None else im))
     except InputError:
         raise
     except MemoryError as e:
         raise InputError("There is not enough memory to open this image; scale it down first.", path) from e
     except Exception as e:  # noqa: BLE001 - truncated data shows up only on load
-        log.debug("decode failed for %s", path, exc_info=True)
+        log.debug("decode failed for %s page %d", path, i + 1, exc_info=True)
         raise InputError(_DAMAGED, path) from e
-    return pages
+    return LoadedPage(rgb=rgb, source=path, page_index=i, page_count=count, dpi=dpi)
 
 
 # ----------------------------------------------------------------------------- page geometry

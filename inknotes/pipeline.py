@@ -27,10 +27,14 @@ CancelFn = Callable[[], bool]
 
 def convert_file(path: str | Path, engine_name: str = "tracer", engine_options: dict | None = None, *,
                  engine: Engine | None = None, progress: ProgressFn | None = None,
-                 cancel: CancelFn | None = None) -> list[PageResult]:
-    """Every page of one input file, converted. Raises InknotesError subclasses naming the file."""
+                 cancel: CancelFn | None = None, errors: list[InputError] | None = None) -> list[PageResult]:
+    """Every page of one input file, converted. Raises InknotesError subclasses naming the file.
+
+    With ``errors``, a page of a multi-page file that cannot be read or holds no writing (the
+    blank back of a duplex scan) is appended there ("Page 2: ...") and the other pages still
+    convert; the file fails only when no page converts."""
     path = Path(path)
-    pages = imaging.load_pages(path)
+    pages = imaging.load_pages(path, errors)
     engine = engine or get_engine(engine_name, **(engine_options or {}))
     results = []
     n = len(pages)
@@ -47,9 +51,17 @@ def convert_file(path: str | Path, engine_name: str = "tracer", engine_options: 
         except InputError as e:
             if e.path is None:
                 e.path = str(path)
-            if n > 1:
-                e.message = f"Page {i + 1}: {e.message}"
-            raise
+            if page.page_count > 1:
+                e.message = f"Page {page.page_index + 1}: {e.message}"
+            if errors is None:
+                raise
+            errors.append(e)
+    if not results and errors:  # no page converted: the file failed (one sentence, not one per page)
+        first = errors[0]
+        if len(errors) > 1:
+            first.message += f" No other page converted either ({len(errors)} pages)."
+        del errors[:]
+        raise first
     if progress:
         progress(n * 1000, n * 1000)
     return results

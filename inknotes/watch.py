@@ -547,7 +547,9 @@ class Watcher:
         row = self.library.ingest_record(sha, str(path), "running", attempt=True)
         try:
             ctx.check()
-            results = convert_file(path, engine=engine, progress=ctx.progress, cancel=ctx.cancelled)
+            skipped: list[InknotesError] = []  # pages of a multi-page file that did not convert
+            results = convert_file(path, engine=engine, progress=ctx.progress, cancel=ctx.cancelled,
+                                   errors=skipped)
             ctx.check()
             data = path.read_bytes()
             # add_page is idempotent per (sha256, page index): pages stored before a crash come back
@@ -568,7 +570,7 @@ class Watcher:
                                  f"Unexpected error while converting ({type(e).__name__}: {e}).", None)
             return []
         self.library.ingest_record(sha, str(path), "done", page_id=ids[0] if ids else None)
-        self._emit(WatchEvent("added", path, sha, ids))
+        self._emit(WatchEvent("added", path, sha, ids, error=" ".join(e.message for e in skipped) or None))
         self._archive(path)
         return ids
 

@@ -51,6 +51,8 @@ def _print_event(event: WatchEvent) -> None:
     if kind == "added":
         ids = ", ".join(str(i) for i in event.page_ids)
         print(f"inknotes: {path}: added (page {ids})", flush=True)
+        if event.error:  # pages of a multi-page scan that did not convert
+            print(f"inknotes: {path}: {event.error}", file=sys.stderr, flush=True)
     elif kind == "duplicate":
         print(f"inknotes: {path}: already in the library, skipped", flush=True)
     elif kind == "failed":

@@ -147,3 +147,46 @@ def test_empty_folder_is_reported_even_after_a_missing_file(tmp_path, capsys):
     assert code == 1
     assert "missing.jpg: No such file" in err
     assert f"{empty}: The folder holds no images" in err
+
+
+def _duplex_tiff(path: Path, damage_page_2: bool) -> Path:
+    """Handwriting, then a blank back (or a page whose data is overwritten), then handwriting."""
+    ink = [Image.open(FIX / name).convert("RGB") for name in ("word_photo.png", "line_scan.png")]
+    ink[0].save(path, save_all=True, append_images=[Image.new("RGB", ink[1].size, "white"), ink[1]],
+                compression="tiff_lzw")
+    if damage_page_2:
+        with Image.open(path) as im:
+            im.seek(1)
+            start, size = im.tag_v2[273][0], sum(im.tag_v2[279])
+        raw = bytearray(path.read_bytes())
+        noise = np.random.default_rng(0).integers(0, 256, size - 10, np.uint8)
+        raw[start + 10:start + size] = noise.tobytes()
+        path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("damaged", [False, True], ids=["blank page", "damaged page"])
+def test_a_bad_page_of_a_multipage_tiff_costs_only_that_page(tmp_path, capsys, damaged):
+    src = _duplex_tiff(tmp_path / "duplex.tif", damaged)
+    out = tmp_path / "out"
+    code, err = run(["convert", str(src), "-o", str(out)], capsys)
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["duplex-p1.inkml", "duplex-p3.inkml"]
+    assert len(read_traces(out / "duplex-p3.inkml")) > 5
+    line = [x for x in err.splitlines() if "Page 2:" in x]
+    assert len(line) == 1 and ("blank" in line[0] if not damaged else "damaged" in line[0])
+    lib = tmp_path / "n.inknotes"
+    code, err = run(["import", str(src), "--library", str(lib)], capsys)
+    assert code == 1 and "Page 2:" in err
+    from inknotes.store import Library
+    with Library.open(lib, create=False) as opened:
+        assert sorted(p.page_index for p in opened.pages()) == [0, 2]
+
+
+def test_a_multipage_tiff_with_no_usable_page_fails_in_one_sentence(tmp_path, capsys):
+    src = tmp_path / "blank.tif"
+    white, black = Image.new("RGB", (200, 100), "white"), Image.new("RGB", (200, 100))
+    white.save(src, save_all=True, append_images=[black])
+    code, err = run(["convert", str(src), "-o", str(tmp_path / "out")], capsys)
+    assert code == 1 and not any((tmp_path / "out").iterdir())
+    assert err.count("inknotes: ") == 2 and "No other page converted either (2 pages)" in err

@@ -375,13 +375,15 @@ class MainWindow(QMainWindow):
             page_ids = job.future.result() or []
             self.editor.sync()
             self.library_panel.refresh()
-            if page_ids and (self.canvas.page_id is None or job.note):
+            if page_ids and (self.canvas.page_id is None or job.note == ALREADY):
                 self.show_page(page_ids[0])
                 self.library_panel.select("page", page_ids[0], emit=False)
-            if job.note and page_ids:
+            if job.note == ALREADY and page_ids:
                 info = self.library.page_info(page_ids[0])
                 self.statusBar().showMessage(
                     f"{job.name} is already in the library (notebook {info.notebook}); showing it.", 8000)
+            elif job.note:
+                self.statusBar().showMessage(f"{job.name}: {job.note}", 8000)
             self.pagesAdded.emit(list(page_ids))
         elif job.state == "failed":
             self.statusBar().showMessage(f"{job.name}: {job.error}", 8000)
@@ -478,6 +480,8 @@ class MainWindow(QMainWindow):
             self.library_panel.refresh()
             if self.canvas.page_id is None and event.page_ids:
                 self.show_page(event.page_ids[0])
+            if event.error:
+                self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
         elif event.kind == "failed":
             self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
 
@@ -506,6 +510,9 @@ class MainWindow(QMainWindow):
             self.library.close()
 
 
+ALREADY = "Already in the library"  # an import job's note when the file was there before
+
+
 def _stored_pages(library: Any, sha: str) -> list[int]:
     """The live pages already stored from the file with this hash, in page order."""
     ids = []
@@ -526,9 +533,12 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: di
         sha = file_sha256(path)
         stored = _stored_pages(library, sha)
         if stored:  # the same file again: show what is there instead of converting it again
-            ctx.note("Already in the library")
+            ctx.note(ALREADY)
             return stored
-        results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled)
+        skipped: list[Any] = []  # pages of a multi-page file that did not convert
+        results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled, errors=skipped)
+        if skipped:
+            ctx.note(" ".join(e.message for e in skipped))
         ctx.check()
         data = path.read_bytes()
         ids = []

@@ -120,7 +120,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                     with out_lock:
                         print(f"{path}: already in the library as page {existing}, skipped", flush=True)
                     return True
-            results = convert_file(path, engine_name=engine_name, engine_options=options, engine=engine())
+            skipped: list[InknotesError] = []  # pages of a multi-page file that did not convert
+            results = convert_file(path, engine_name=engine_name, engine_options=options, engine=engine(),
+                                   errors=skipped)
             lines = []
             for res in results:
                 pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate)
@@ -128,7 +130,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 lines.append(f"{path}{label}: page {pid} ({len(res.strokes)} strokes)")
             with out_lock:
                 print("\n".join(lines), flush=True)
-            return True
+                for e in skipped:
+                    _report(path, e.message)
+            return not skipped
         except InknotesError as e:
             with out_lock:
                 _report(e.path or path, e.message)
