@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .argtypes import at_least
 from .errors import InknotesError
 
 log = logging.getLogger("inknotes")
@@ -252,25 +253,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--format", default="inkml",
                    help="comma-separated formats: inkml, pdf, svg, png, xopp (default: inkml)")
     add_engine_arguments(p)
-    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="convert N files in parallel")
+    p.add_argument("-j", "--jobs", type=at_least(1), default=1, metavar="N",
+                   help="convert N files in parallel")
     p.add_argument("--background", action="store_true",
                    help="draw the original scan under the ink (pdf, svg, png, xopp)")
     p.add_argument("--white", action="store_true", help="PNG on white instead of a transparent background")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
-    p.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("bench", help="measure conversion speed on a full page",
                        description="Print median seconds per page end to end, seconds in Tesseract alone "
                                    "on the same page, and milliseconds per word in the derender engine.")
     p.add_argument("--page", metavar="IMAGE", help="page image (default: the bundled ~100-word sample page)")
-    p.add_argument("--runs", type=int, default=5, help="repetitions; medians are printed (default 5)")
+    p.add_argument("--runs", type=at_least(1), default=5, help="repetitions; medians are printed (default 5)")
     add_engine_arguments(p)
     p.set_defaults(func=cmd_bench)
 
     for name in _COMMAND_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(sub)
+    for p in sub.choices.values():  # -v after the command too; absent, the one before it counts
+        if "-v" not in p._option_string_actions:
+            p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
     return parser
 
 
@@ -290,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except InknotesError as e:
         report(e.path, e.message)
+        return 1
+    except BrokenPipeError:  # output piped into `head` or a pager that quit: not an error to show
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit
         return 1
     except KeyboardInterrupt:
         report(None, "Interrupted.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .argtypes import at_least
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from .cli import add_engine_arguments
@@ -18,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "folder)")
     p.add_argument("--animation", choices=["gif", "apng", "none"], default="gif",
                    help="animated format (default gif)")
-    p.add_argument("--frames", type=int, default=60, help="animation frames (default 60)")
+    p.add_argument("--frames", type=at_least(1), default=60, help="animation frames (default 60)")
     add_engine_arguments(p)
     p.set_defaults(func=cmd_replay)
 

@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .argtypes import at_least
 from .errors import InknotesError
 from .watch import WatchEvent
 
@@ -35,15 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recursive", action="store_true", help="also watch sub-folders")
     p.add_argument("--poll", action="store_true",
                    help="poll the folder instead of using change notifications (network shares)")
-    p.add_argument("--stable-seconds", type=float, default=1.0, metavar="S",
+    p.add_argument("--stable-seconds", type=at_least(0.0, float), default=1.0, metavar="S",
                    help="a file is taken once its size and time have not changed for S seconds (default 1)")
     p.add_argument("--archive", metavar="DIR",
                    help="move converted originals here (outside the watched folder)")
     p.add_argument("--quarantine", metavar="DIR", help="move files that keep failing here")
-    p.add_argument("--max-attempts", type=int, default=3, metavar="N",
+    p.add_argument("--max-attempts", type=at_least(1), default=3, metavar="N",
                    help="tries per file before it is recorded as failed (default 3)")
     p.add_argument("--engine", default=None, help="derendering engine (default: from settings, else tracer)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help=argparse.SUPPRESS)
 
 
 def _print_event(event: WatchEvent) -> None:

@@ -190,3 +190,16 @@ def test_a_multipage_tiff_with_no_usable_page_fails_in_one_sentence(tmp_path, ca
     code, err = run(["convert", str(src), "-o", str(tmp_path / "out")], capsys)
     assert code == 1 and not any((tmp_path / "out").iterdir())
     assert err.count("inknotes: ") == 2 and "No other page converted either (2 pages)" in err
+
+
+@pytest.mark.parametrize("argv", [["convert", "x.png", "--jobs", "0"], ["convert", "x.png", "-j", "two"],
+                                  ["bench", "--runs", "-2"], ["replay", "x.png", "--frames", "0"],
+                                  ["watch", ".", "--max-attempts", "0"],
+                                  ["watch", ".", "--stable-seconds", "-5"],
+                                  ["import", "x.png", "-j", "-3"], ["search", "a", "--limit", "0"]])
+def test_numbers_that_make_no_sense_are_refused_by_name(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and ("must be at least" in err or "is not a whole number" in err)
+    assert argv[-2].lstrip("-") in err  # the option is named

@@ -147,3 +147,22 @@ def test_import_and_list_a_file_whose_name_is_not_utf8(tmp_path):
     pages = subprocess.run([sys.executable, "-m", "inknotes.cli", "pages", "--library", lib],
                            capture_output=True, text=True, timeout=60)
     assert pages.stdout.split("\t")[2] == "caf\ufffd.png"
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback(library):
+    # `inknotes pages | head -1`: head exits and the rest of the listing has nowhere to go
+    read, write = os.pipe()
+    os.close(read)
+    run = subprocess.run([sys.executable, "-m", "inknotes.cli", "pages", "--library", str(library)],
+                         stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write)
+    assert run.returncode == 1 and "Traceback" not in run.stderr and run.stderr == ""
+
+
+def test_verbosity_counts_before_and_after_the_command():
+    from inknotes.cli import build_parser
+
+    parser = build_parser()
+    for argv, level in ((["-vv", "pages"], 2), (["pages", "-vv"], 2), (["search", "-v", "milk"], 1),
+                        (["import", "-v", "x.png"], 1), (["-v", "convert", "x.png"], 1), (["pages"], 0)):
+        assert parser.parse_args(argv).verbose == level, argv

@@ -11,6 +11,8 @@ import logging
 import threading
 from pathlib import Path
 
+from ..argtypes import at_least
+
 log = logging.getLogger(__name__)
 
 
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--notebook", default=None, metavar="NAME", help="notebook to add to (default: Inbox)")
     main_cli.add_engine_arguments(p)
     p.add_argument("--allow-duplicate", action="store_true", help="store a file again even if it is there")
-    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="convert N files at a time")
+    p.add_argument("-j", "--jobs", type=at_least(1), default=1, metavar="N", help="convert N files at a time")
     p.set_defaults(func=cmd_import)
 
     p = subparsers.add_parser("pages", help="list the pages in a library",
@@ -55,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "for every recognised word that starts with the search words.")
     _library_argument(p)
     p.add_argument("text", help="words to look for")
-    p.add_argument("--limit", type=int, default=100, help="at most this many hits (default 100)")
+    p.add_argument("--limit", type=at_least(1), default=100, help="at most this many hits (default 100)")
     p.set_defaults(func=cmd_search)
 
 
