@@ -298,3 +298,29 @@ def test_read_only_library_reads_and_refuses_writes(tmp_path):
             assert lib.read_only
             with pytest.raises(LibraryError, match="read-only"):
                 lib.undo()
+
+
+def test_a_library_on_a_read_only_disk_can_still_be_read(tmp_path):
+    """A CD, a locked SD card, a read-only share: a WAL library there needs its -shm file even to
+    read, which cannot be made there. Uses a read-only bind mount in a private mount namespace."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare for a read-only mount")
+    src, ro = tmp_path / "src", tmp_path / "ro"
+    src.mkdir()
+    ro.mkdir()
+    with Library.open(src / "lib.inknotes") as lib:
+        lib.add_page(PageResult(size=(100, 50), strokes=[Stroke.from_points([[1, 1], [50, 20]], 2.0)],
+                                words=[], source=Path("/scans/a.png")))
+    script = (f"mount --bind {src} {ro} && mount -o remount,bind,ro {ro} && "
+              f"{sys.executable} -m inknotes.cli pages --library {ro / 'lib.inknotes'}")
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind {src} {ro}"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("mount namespaces are not allowed here")
+    run = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split("\t")[2] == "a.png"

@@ -117,7 +117,8 @@ def _sentence(exc: BaseException) -> str:
         return "The library is busy in another program; try again in a moment."
     if "unable to open" in msg or "disk i/o" in msg:
         return "The library file cannot be opened; check that the disk is present and readable."
-    return "The library could not be read or written; see the log for details."
+    detail = str(getattr(exc, "orig", exc) or "").strip().rstrip(".")
+    return f"The library could not be read or written ({detail or type(exc).__name__})."
 
 
 def _is_busy(exc: BaseException) -> bool:
@@ -820,8 +821,21 @@ class Library:
 
 
 # -------------------------------------------------------------------- helpers (inside a transaction)
+def _on_read_only_disk(path: Path) -> bool:
+    """Whether the library's folder is on a file system mounted read-only (a CD, a locked SD
+    card, a read-only share)."""
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): SQLite's own read-only mode only
+        return False
+
+
 def _make_engine(path: Path, read_only: bool) -> Engine:
     uri = path.as_uri().replace("file://", "file:", 1) + ("?mode=ro" if read_only else "")
+    if read_only and _on_read_only_disk(path):
+        # a library kept in WAL mode needs its -shm file even to read; on a read-only disk that
+        # cannot be made, and nothing can change the file there, so SQLite may read it as is
+        uri += "&immutable=1"
 
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
