@@ -832,9 +832,11 @@ def _on_read_only_disk(path: Path) -> bool:
 
 def _make_engine(path: Path, read_only: bool) -> Engine:
     uri = path.as_uri().replace("file://", "file:", 1) + ("?mode=ro" if read_only else "")
-    if read_only and _on_read_only_disk(path):
+    wal = path.with_name(path.name + "-wal")
+    if read_only and _on_read_only_disk(path) and not (wal.exists() and wal.stat().st_size > 0):
         # a library kept in WAL mode needs its -shm file even to read; on a read-only disk that
-        # cannot be made, and nothing can change the file there, so SQLite may read it as is
+        # cannot be made, and nothing can change the file there, so SQLite may read it as is.
+        # Not with a -wal file left holding transactions: immutable would skip those.
         uri += "&immutable=1"
 
     def connect() -> sqlite3.Connection:
