@@ -1,6 +1,7 @@
 """User settings persisted as JSON in the user's config folder (platformdirs).
 
-Unknown keys are kept, a damaged file falls back to defaults (and is left for the user).
+Unknown keys are kept. A damaged file falls back to defaults; before anything is saved over it,
+it is kept as settings.json.damaged, so no hand-edited setting is lost without a copy.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import platformdirs
 
+from .errors import OutputError
 from .fileio import write_bytes_atomic
 
 log = logging.getLogger(__name__)
@@ -64,9 +66,25 @@ def load() -> dict[str, Any]:
     return out
 
 
+def _damaged(p: Path) -> bool:
+    try:
+        return not isinstance(json.loads(p.read_text(encoding="utf-8")), dict)
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+
+
 def save(values: dict[str, Any]) -> None:
     p = settings_path()
-    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if _damaged(p):
+            kept = p.with_name(p.name + ".damaged")
+            os.replace(p, kept)
+            log.warning("settings file %s was damaged; kept as %s", p, kept)
+    except OSError as e:
+        raise OutputError(f"Cannot save the settings in {p.parent} ({e.strerror or e}).", p) from e
     write_bytes_atomic(p, json.dumps(values, indent=2, sort_keys=True).encode("utf-8"))
 
 
