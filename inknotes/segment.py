@@ -494,6 +494,9 @@ def tesseract_version() -> str | None:
         return None
 
 
+TESSERACT_MAX_SIDE = 32000  # px; Tesseract's own limit is 32767
+
+
 def _ocr_image(prepared: PreparedPage) -> np.ndarray:
     """The flattened grey page with everything that is not ink (rules, texture, shadows) set to white.
 
@@ -514,8 +517,14 @@ def ocr_words(prepared: PreparedPage, lang: str = "eng") -> list[OcrWord]:
     if not re.fullmatch(r"[A-Za-z0-9_+]+", lang or ""):
         raise EngineError(f"The OCR language '{lang}' is not a valid Tesseract language name.")
     os.environ["OMP_THREAD_LIMIT"] = "1"  # inherited by the tesseract subprocess
+    image = _ocr_image(prepared)
+    # Tesseract refuses images over 32767 px a side (a long strip, small writing upsampled twice)
+    scale = min(1.0, TESSERACT_MAX_SIDE / max(image.shape))
+    if scale < 1.0:
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     try:
-        d = pytesseract.image_to_data(_ocr_image(prepared), lang=lang, config=TESSERACT_CONFIG,
+        d = pytesseract.image_to_data(image, lang=lang, config=TESSERACT_CONFIG,
                                       output_type=pytesseract.Output.DICT)
     except pytesseract.TesseractNotFoundError as e:
         raise EngineError("Tesseract OCR is not installed; install the tesseract-ocr package.") from e
@@ -533,7 +542,7 @@ def ocr_words(prepared: PreparedPage, lang: str = "eng") -> list[OcrWord]:
             continue
         key = (d["block_num"][i], d["par_num"][i], d["line_num"][i])
         line = line_ids.setdefault(key, len(line_ids))
-        box = (int(d["left"][i]), int(d["top"][i]), int(d["width"][i]), int(d["height"][i]))
+        box = tuple(int(round(int(d[k][i]) / scale)) for k in ("left", "top", "width", "height"))
         words.append(OcrWord(box=box, text=text, confidence=float(d["conf"][i]), line=line))
     return words
 

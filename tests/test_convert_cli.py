@@ -203,3 +203,17 @@ def test_numbers_that_make_no_sense_are_refused_by_name(argv, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2 and ("must be at least" in err or "is not a whole number" in err)
     assert argv[-2].lstrip("-") in err  # the option is named
+
+
+def test_a_long_strip_of_small_writing_is_read_not_refused_by_tesseract(tmp_path):
+    # 55 px tall, 20088 px wide: the small writing is read upsampled twice, over Tesseract's 32767 px
+    from inknotes.pipeline import convert_file
+
+    line = Image.open(FIX / "line_scan.png").convert("RGB")
+    line = line.resize((line.width * 55 // line.height, 55))
+    Image.fromarray(np.hstack([np.array(line)] * 62)).save(tmp_path / "strip.png")
+    (page,) = convert_file(tmp_path / "strip.png")
+    assert len(page.strokes) > 1000
+    assert len(page.words) > 50  # OCR ran, on the page scaled to fit
+    right = max(w.box[0] + w.box[2] for w in page.words)
+    assert 19000 < right <= 20088 + 2  # boxes in the strip's own pixels
