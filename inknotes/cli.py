@@ -129,6 +129,31 @@ def _convert_one(path: str, stem: str, out_dir: str, formats: list[str], engine_
         return path, [], f"Unexpected error while converting ({type(e).__name__}: {e})."
 
 
+def _follow_parent(pid: int) -> None:
+    """In a worker: exit when the ``inknotes convert`` that started it is gone (killed with
+    SIGKILL, it cannot shut its pool down, and the workers would go on converting for nobody)."""
+    if sys.platform == "win32":  # os.kill(pid, 0) is not a liveness check there
+        return
+    import threading
+    import time
+
+    parent = os.getppid()  # the forkserver, which leaves when inknotes does
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(pid, 0)  # a killed inknotes not yet reaped still answers: hence the ppid too
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive (another user's process cannot have this pid now)
+                pass
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="inknotes-follow-parent", daemon=True).start()
+
+
 def _pool_result(future, path: str) -> tuple[str, list[str], str | None]:
     """A worker that died (killed, out of memory) fails its own inputs with a sentence, not a traceback."""
     from concurrent.futures.process import BrokenProcessPool
@@ -191,7 +216,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         ctx = multiprocessing.get_context("forkserver" if sys.platform != "win32" else "spawn")
-        executor = ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=ctx)
+        executor = ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=ctx,
+                                       initializer=_follow_parent, initargs=(os.getpid(),))
         futures = [executor.submit(_convert_one, *t) for t in tasks]
         results = (_pool_result(f, t[0]) for f, t in zip(futures, tasks, strict=True))
     try:

@@ -217,3 +217,43 @@ def test_a_long_strip_of_small_writing_is_read_not_refused_by_tesseract(tmp_path
     assert len(page.words) > 50  # OCR ran, on the page scaled to fit
     right = max(w.box[0] + w.box[2] for w in page.words)
     assert 19000 < right <= 20088 + 2  # boxes in the strip's own pixels
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_killing_a_parallel_convert_leaves_no_workers_behind(tmp_path):
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(8):
+        (src / f"p{i}.png").write_bytes((FIX / "line_scan.png").read_bytes())
+    tag = f"inknotes-test-{os.getpid()}-{time.time()}"
+
+    def tagged() -> list[int]:
+        found = []
+        for d in Path("/proc").iterdir():
+            try:
+                if d.name.isdigit() and tag.encode() in (d / "environ").read_bytes():
+                    found.append(int(d.name))
+            except OSError:
+                pass
+        return found
+
+    cmd = [sys.executable, "-m", "inknotes.cli", "convert", str(src), "-o", str(tmp_path / "o"),
+           "-j", "2", "-q"]
+    proc = subprocess.Popen(cmd, env={**os.environ, "INKNOTES_TEST_TAG": tag})
+    deadline = time.time() + 60
+    while len(tagged()) < 3 and time.time() < deadline:  # inknotes and its workers are up
+        time.sleep(0.2)
+    assert len(tagged()) >= 3
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 20
+    while tagged() and time.time() < deadline:
+        time.sleep(0.2)
+    left = tagged()
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "worker processes outlived a killed inknotes convert"
