@@ -41,7 +41,8 @@ class WatchEvent:
 
     ``kind``: "queued" (a complete file was taken), "added" (its pages are in the library),
     "duplicate" (already in the library), "retry" (failed, will try again), "failed" (gave up;
-    ``error`` is the sentence), "folder_missing" / "folder_back".
+    ``error`` is the sentence), "unreadable" (a folder or file the watcher may not read, said
+    once; it is taken when it can be read), "folder_missing" / "folder_back".
     """
 
     kind: str
@@ -114,6 +115,7 @@ class Watcher:
         self._observer = None
         self._folder_id: tuple[int, int] | None = None
         self._folder_missing = False
+        self._unreadable: set[Path] = set()  # said once each, until readable again
 
     # ------------------------------------------------------------------ setup and checks
 
@@ -253,8 +255,8 @@ class Watcher:
             obs.schedule(Handler(), str(self.folder), recursive=self.recursive)
             obs.start()
         except OSError as e:
-            log.warning("cannot watch %s yet (%s); will retry", self.folder, e)
-            self._set_missing(True)
+            log.info("cannot watch %s yet (%s); will retry", self.folder, e)
+            self._set_missing(True, unreadable=isinstance(e, PermissionError))
             return
         self._observer = obs
         self._set_missing(False)
@@ -266,11 +268,25 @@ class Watcher:
                 obs.stop()
                 obs.join(timeout=5)
 
-    def _set_missing(self, missing: bool) -> None:
+    def _say_unreadable(self, path: Path, what: str) -> None:
+        """Tell once that a folder or file cannot be read (permissions), instead of skipping it
+        without a word; it is taken as soon as it can be read."""
+        with self._lock:
+            if path in self._unreadable:
+                return
+            self._unreadable.add(path)
+        log.info("cannot read %s (permission denied)", path)  # the event says it to the person
+        then = "its files are taken" if what == "folder" else "it is taken"
+        self._emit(WatchEvent("unreadable", path, error=f"Cannot read this {what} (permission denied); "
+                                                         f"{then} once it can be read."))
+
+    def _set_missing(self, missing: bool, unreadable: bool = False) -> None:
         if missing == self._folder_missing:
             return
         self._folder_missing = missing
-        if missing:
+        if missing and unreadable:
+            self._say_unreadable(self.folder, "folder")
+        elif missing:
             log.warning("watched folder %s is gone; waiting for it to come back", self.folder)
             self._emit(WatchEvent("folder_missing", self.folder))
         else:
@@ -331,8 +347,12 @@ class Watcher:
         try:
             with os.scandir(folder) as it:
                 entries = list(it)
+        except PermissionError:
+            self._say_unreadable(folder, "folder")
+            return out
         except OSError:
             return out
+        self._unreadable.discard(folder)
         for e in entries:
             if e.name.startswith("."):
                 continue
@@ -464,11 +484,14 @@ class Watcher:
                     self._settle(path, (st.st_size, st.st_mtime_ns))
                 return
             sha = file_sha256(path)
-        except OSError:
+        except OSError as e:
             with self._lock:
                 self._candidates.pop(path, None)
                 self._lock.notify_all()
+            if isinstance(e, PermissionError):  # the next rescan tries again; said once
+                self._say_unreadable(path, "file")
             return
+        self._unreadable.discard(path)
         stat = (st.st_size, st.st_mtime_ns)
         with self._lock:
             if sha in self._inflight:  # same bytes under another name, already on its way

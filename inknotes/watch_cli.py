@@ -55,7 +55,7 @@ def _print_event(event: WatchEvent) -> None:
             print(f"inknotes: {path}: {event.error}", file=sys.stderr, flush=True)
     elif kind == "duplicate":
         print(f"inknotes: {path}: already in the library, skipped", flush=True)
-    elif kind == "failed":
+    elif kind in ("failed", "unreadable"):
         print(f"inknotes: {path}: {event.error}", file=sys.stderr, flush=True)
     elif kind == "folder_missing":
         print(f"inknotes: {path}: the watched folder is gone; waiting for it to come back",
@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m inknotes.watch_cli DIR --library L`` (same as ``inknotes watch``)."""
     parser = argparse.ArgumentParser(prog="inknotes watch")
     add_arguments(parser)
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="say more (repeat for debug)")
     args = parser.parse_args(argv)
     level = logging.WARNING if args.verbose <= 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

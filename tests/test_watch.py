@@ -321,3 +321,38 @@ def test_a_pipe_named_like_an_image_does_not_stall_the_watcher(inbox, library, m
     finally:
         with contextlib.suppress(OSError):  # release a reader stuck on the pipe, so stop() can finish
             os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def _without_root_override() -> list[str]:
+    """A command prefix under which root's file permissions apply (as they do to everyone else)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv to drop root's permission override")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_an_unreadable_file_or_folder_is_said_once_not_skipped_silently(inbox, tmp_path, what):
+    prefix = _without_root_override()
+    (inbox / "good.png").write_bytes(page_bytes(70))
+    sub = inbox / "sub"
+    sub.mkdir()
+    locked = inbox / "locked.png" if what == "file" else sub
+    if what == "file":
+        locked.write_bytes(page_bytes(71))
+    locked.chmod(0)
+    cmd = [*prefix, sys.executable, "-m", "inknotes.cli", "watch", str(inbox), "--recursive",
+           "--library", str(tmp_path / "w.inknotes"), "--stable-seconds", "0.2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(12)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        locked.chmod(0o755)
+    assert "good.png: added" in out
+    said = [line for line in err.splitlines() if "Cannot read this" in line]
+    assert len(said) == 1 and str(locked) in said[0] and f"this {what}" in said[0], err
+    assert "gone" not in err

@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
                 self.show_page(event.page_ids[0])
             if event.error:
                 self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
-        elif event.kind == "failed":
+        elif event.kind in ("failed", "unreadable"):
             self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
 
     def closeEvent(self, event: Any) -> None:
