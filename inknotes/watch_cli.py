@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", metavar="DIR", help="folder to watch")
-    p.add_argument("--library", metavar="L", default=None,
+    p.add_argument("--library", "-L", metavar="L", default=None,
                    help="library file (default: the user's library)")
     p.add_argument("--recursive", action="store_true", help="also watch sub-folders")
     p.add_argument("--poll", action="store_true",

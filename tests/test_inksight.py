@@ -393,3 +393,15 @@ def test_model_command_add_show_mode_remove(standin, tmp_path, capsys):
     assert err.startswith(f"inknotes: {bad}: ") and "not a TensorFlow SavedModel" in err
     assert "Traceback" not in err
     assert settings.load()["inksight_model"] is None
+
+
+def test_a_folder_that_only_looks_like_a_model_is_one_line_without_tensorflow_chatter(tmp_path):
+    fake = tmp_path / "model"
+    (fake / "variables").mkdir(parents=True)
+    (fake / "saved_model.pb").write_bytes(b"not a protobuf")
+    env = {**os.environ, "INKNOTES_CONFIG_DIR": str(tmp_path / "cfg"), "INKNOTES_DATA_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-m", "inknotes.cli", "model", "add", str(fake)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert run.stderr.splitlines() == [f"inknotes: {fake}: This folder could not be read as a TensorFlow "
+                                       "SavedModel; download and unzip the InkSight model again."]

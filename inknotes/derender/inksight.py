@@ -38,7 +38,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,46 +138,75 @@ _runtime: _Runtime | None = None
 _runtime_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def _native_stderr_quiet() -> Iterator[None]:
+    """TensorFlow's C++ start-up lines (oneDNN, CUDA stubs, cuInit) go to file descriptor 2
+    before TF_CPP_MIN_LOG_LEVEL is read; they are not for the person, so fd 2 points at the null
+    device while TensorFlow starts (not at debug level, where they may explain a failure)."""
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):  # no real fd 2 (a GUI without a console)
+        yield
+        return
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _tensorflow() -> _Runtime:
     """Import and configure TensorFlow once per process."""
     global _runtime
-    with _runtime_lock:
-        if _runtime is not None:
-            return _runtime
-        configure_tensorflow_env()
-        try:
-            import tensorflow as tf
-        except ImportError as e:
-            raise EngineError("TensorFlow is not installed; install it (pip install tensorflow) "
-                              "to use the InkSight engine.") from e
-        with contextlib.suppress(Exception):  # grappler fusion and auto-jit off (see docstring)
-            tf.config.optimizer.set_experimental_options({"remapping": False})
-            tf.config.optimizer.set_jit(False)
-        with contextlib.suppress(ImportError):
-            import tensorflow_text  # noqa: F401  (registers the tokenizer ops the real model uses)
-        device, notice = "/CPU:0", None
-        try:
-            gpus = tf.config.list_physical_devices("GPU")
-        except Exception as e:  # a broken driver can fail here already
-            log.warning("listing GPUs failed: %s", e)
-            gpus = []
-        if gpus:
-            try:
-                for g in gpus:
-                    with contextlib.suppress(RuntimeError):  # already initialised: growth is fixed
-                        tf.config.experimental.set_memory_growth(g, True)
-                with tf.device("/GPU:0"):
-                    tf.constant([1.0]).numpy()
-                device = "/GPU:0"
-            except Exception as e:
-                log.warning("GPU initialisation failed; running InkSight on the CPU", exc_info=True)
-                with contextlib.suppress(Exception):  # keep TF off the broken GPU where it still can
-                    tf.config.set_visible_devices([], "GPU")
-                notice = (f"The GPU could not be initialised ({type(e).__name__}); InkSight runs on the "
-                          "CPU, which is much slower.")
-        log.info("TensorFlow %s; InkSight runs on %s", tf.__version__, device)
-        _runtime = _Runtime(tf, device, notice)
+    with _runtime_lock, _native_stderr_quiet():
+        return _start_tensorflow()
+
+
+def _start_tensorflow() -> _Runtime:
+    """The body of ``_tensorflow``, under its lock."""
+    global _runtime
+    if _runtime is not None:
         return _runtime
+    configure_tensorflow_env()
+    try:
+        import tensorflow as tf
+    except ImportError as e:
+        raise EngineError("TensorFlow is not installed; install it (pip install tensorflow) "
+                          "to use the InkSight engine.") from e
+    with contextlib.suppress(Exception):  # grappler fusion and auto-jit off (see docstring)
+        tf.config.optimizer.set_experimental_options({"remapping": False})
+        tf.config.optimizer.set_jit(False)
+    with contextlib.suppress(ImportError):
+        import tensorflow_text  # noqa: F401  (registers the tokenizer ops the real model uses)
+    device, notice = "/CPU:0", None
+    try:
+        gpus = tf.config.list_physical_devices("GPU")
+    except Exception as e:  # a broken driver can fail here already
+        log.warning("listing GPUs failed: %s", e)
+        gpus = []
+    if gpus:
+        try:
+            for g in gpus:
+                with contextlib.suppress(RuntimeError):  # already initialised: growth is fixed
+                    tf.config.experimental.set_memory_growth(g, True)
+            with tf.device("/GPU:0"):
+                tf.constant([1.0]).numpy()
+            device = "/GPU:0"
+        except Exception as e:
+            log.warning("GPU initialisation failed; running InkSight on the CPU", exc_info=True)
+            with contextlib.suppress(Exception):  # keep TF off the broken GPU where it still can
+                tf.config.set_visible_devices([], "GPU")
+            notice = (f"The GPU could not be initialised ({type(e).__name__}); InkSight runs on the "
+                      "CPU, which is much slower.")
+    log.info("TensorFlow %s; InkSight runs on %s", tf.__version__, device)
+    _runtime = _Runtime(tf, device, notice)
+    return _runtime
 
 
 # --- the model --------------------------------------------------------------------------------
