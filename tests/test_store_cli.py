@@ -166,3 +166,12 @@ def test_verbosity_counts_before_and_after_the_command():
     for argv, level in ((["-vv", "pages"], 2), (["pages", "-vv"], 2), (["search", "-v", "milk"], 1),
                         (["import", "-v", "x.png"], 1), (["-v", "convert", "x.png"], 1), (["pages"], 0)):
         assert parser.parse_args(argv).verbose == level, argv
+
+
+def test_no_match_and_no_such_notebook_are_said(library, capsys):
+    assert main(["search", "--library", str(library), "zebra"]) == 0
+    out = capsys.readouterr()
+    assert out.out == "" and "No recognised word matches 'zebra'" in out.err
+    assert main(["pages", "--library", str(library), "--notebook", "Work"]) == 1
+    err = capsys.readouterr().err
+    assert "no notebook named 'Work'" in err and "Home, Inbox" in err

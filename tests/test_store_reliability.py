@@ -324,3 +324,27 @@ def test_a_library_on_a_read_only_disk_can_still_be_read(tmp_path):
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert run.returncode == 0, run.stderr
     assert run.stdout.split("\t")[2] == "a.png"
+
+
+def test_import_onto_a_disk_that_fills_stops_and_names_what_was_left(tiny_fs, tmp_path):
+    import cv2
+
+    src = tmp_path / "scans"
+    src.mkdir()
+    base = cv2.imread(str(Path(__file__).parent / "fixtures" / "convert" / "line_scan.png"))
+    for i in range(14):  # the same page, different bytes: ~100 KB each onto 1 MiB
+        img = base.copy()
+        img[0, :4, 0] = [(i >> (4 * k)) & 0xF for k in range(4)]
+        cv2.imwrite(str(src / f"page{i:02d}.png"), img)
+    lib_path = tiny_fs / "lib.inknotes"
+    cmd = [sys.executable, "-m", "inknotes.cli", "import", str(src), "--library", str(lib_path)]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert run.returncode == 1
+    imported = run.stdout.count("strokes)")
+    assert 0 < imported < 14
+    full = [line for line in run.stderr.splitlines() if "disk is full" in line]
+    assert len(full) == 2, run.stderr  # the file it happened on, then the summary of the rest
+    assert f"{14 - imported - 1} file(s) were not imported because the disk is full" in full[1]
+    with Library.open(lib_path, read_only=True) as lib:
+        assert lib.integrity_check() == "ok" and len(lib.pages()) == imported

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -110,43 +111,59 @@ def cmd_import(args: argparse.Namespace) -> int:
             local.engine = get_engine(engine_name, **options)
         return local.engine
 
+    from ..progress import ProgressBar
+    bar = ProgressBar(len(files), "importing", enabled=len(files) > 1 and sys.stderr.isatty())
+    disk_full = threading.Event()  # then the other files are not tried: each would fail the same way
+    not_tried: list[Path] = []
+
+    def say(lines: list[str], errors: list[tuple[object, str]], path: Path) -> None:
+        with out_lock:
+            bar.clear()
+            if lines:
+                print("\n".join(lines), flush=True)
+            for where, message in errors:
+                _report(where, message)
+            bar.advance(path.name)
+
     def one(path: Path) -> bool:
         from ..imaging import check_file
         from ..pipeline import convert_file, file_sha256
+        if disk_full.is_set():
+            not_tried.append(path)
+            return False
         try:
             check_file(path)
             sha = file_sha256(path)
             if not args.allow_duplicate:
                 existing = lib.find_page_by_sha(sha)
                 if existing is not None:
-                    with out_lock:
-                        print(f"{path}: already in the library as page {existing}, skipped", flush=True)
+                    say([f"{path}: already in the library as page {existing}, skipped"], [], path)
                     return True
             skipped: list[InknotesError] = []  # pages of a multi-page file that did not convert
             results = convert_file(path, engine_name=engine_name, engine_options=options, engine=engine(),
                                    errors=skipped)
             lines = []
             for res in results:
-                pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate)
                 label = f" page {res.page_index + 1}" if res.page_count > 1 else ""
+                there = None if args.allow_duplicate else lib.find_page_by_sha(sha, res.page_index)
+                if there is not None:  # stored meanwhile (another import of the same file)
+                    lines.append(f"{path}{label}: already in the library as page {there}, skipped")
+                    continue
+                pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate)
                 lines.append(f"{path}{label}: page {pid} ({len(res.strokes)} strokes)")
-            with out_lock:
-                print("\n".join(lines), flush=True)
-                for e in skipped:
-                    _report(path, e.message)
+            say(lines, [(path, e.message) for e in skipped], path)
             return not skipped
         except InknotesError as e:
-            with out_lock:
-                _report(e.path or path, e.message)
+            if "disk is full" in e.message:
+                disk_full.set()
+            say([], [(e.path or path, e.message)], path)
             return False
         except OSError as e:
-            with out_lock:
-                _report(path, f"Cannot read the file ({e.strerror or e}).")
+            say([], [(path, f"Cannot read the file ({e.strerror or e}).")], path)
             return False
         except Exception:  # noqa: BLE001 - one bad file must not stop the others
             log.exception("importing %s", path)
-            with out_lock:
-                _report(path, "Converting this file failed unexpectedly; run with -v and see the log.")
+            say([], [(path, "Converting this file failed unexpectedly; run with -vv to see why.")], path)
             return False
 
     try:
@@ -159,7 +176,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             with ThreadPoolExecutor(jobs) as pool:
                 ok = list(pool.map(one, files))
     finally:
+        bar.close()
         lib.close()
+    if not_tried:
+        names = ", ".join(p.name for p in not_tried[:5]) + (", ..." if len(not_tried) > 5 else "")
+        _report(None, f"{len(not_tried)} file(s) were not imported because the disk is full: {names}.")
     failed += ok.count(False)
     return 1 if failed else 0
 
@@ -171,6 +192,11 @@ def cmd_pages(args: argparse.Namespace) -> int:
         pages = lib.pages()
         if args.notebook is not None:
             pages = [p for p in pages if p.notebook == args.notebook]
+            names = [n.name for n in lib.notebooks()]
+            if not pages and args.notebook not in names:
+                _report(None, f"There is no notebook named {args.notebook!r}; "
+                              f"the notebooks are {', '.join(names) or 'none yet'}.")
+                return 1
         for p in pages:
             print(f"{p.id}\t{p.notebook}\t{p.source_name or '-'}\t{p.stroke_count}")
     return 0
@@ -227,4 +253,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for h in hits:
         box = ",".join(f"{v:.0f}" for v in h.box)
         print(f"{h.page_id}\t{h.notebook}\t{h.source_name or '-'}\t{h.text}\t{box}")
+    if not hits:  # said on stderr, so a script reading the hits still gets none
+        _report(None, f"No recognised word matches {args.text.strip()!r}." if args.text.strip()
+                else "Nothing to search for; give a word.")
     return 0

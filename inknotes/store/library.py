@@ -150,7 +150,8 @@ class Library:
             raise LibraryError("This is a folder, not a library file; choose a .inknotes file.", path)
         exists = path.exists()
         if not exists and not create:
-            raise LibraryError("There is no library at this path; check the name or create a new one.", path)
+            raise LibraryError("There is no library at this path yet; importing images creates one "
+                               "(or check the name).", path)
         if exists and path.stat().st_size > 0:
             try:
                 with open(path, "rb") as f:
