@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .argtypes import at_least
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--animation", choices=["gif", "apng", "none"], default="gif",
                    help="animated format (default gif)")
     p.add_argument("--frames", type=at_least(1), default=60, help="animation frames (default 60)")
+    p.add_argument("--page", type=at_least(1), default=1, metavar="N",
+                   help="which page of a multi-page TIFF (default 1); its output is named -p<N>")
     add_engine_arguments(p)
     p.set_defaults(func=cmd_replay)
 
@@ -31,8 +34,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .errors import InknotesError
     from .replay import render_animation, render_png
     try:
-        page = imaging.load_pages(args.image)[0]
-        base = _output_base(args.output, Path(args.image))  # a bad folder fails before the work
+        pages = imaging.load_pages(args.image)
+        if args.page > len(pages):
+            report(args.image, f"There is no page {args.page}: the file has "
+                               f"{len(pages)} page{'s' if len(pages) > 1 else ''}.")
+            return 1
+        page = pages[args.page - 1]
+        if len(pages) > 1 and args.page == 1 and not args.inkml:
+            print(f"inknotes: {args.image} has {len(pages)} pages; replaying page 1 (--page N for another)",
+                  file=sys.stderr)
+        stem = f"{Path(args.image).stem}-p{args.page}" if len(pages) > 1 else Path(args.image).stem
+        base = _output_base(args.output, stem)  # a bad folder fails before the work
         h, w = page.rgb.shape[:2]
         if args.inkml:
             from .formats import read_inkml
@@ -55,10 +67,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def _output_base(output: str | None, image: Path) -> Path:
+def _output_base(output: str | None, stem: str) -> Path:
     """OUT without its extension: a folder given (existing, or named with a trailing slash, then
     made) holds <image stem>.replay, as ``convert -o`` does; any other name is used as it is."""
-    name = f"{image.stem}.replay"
+    name = f"{stem}.replay"
     if not output:
         return Path(name)
     if output.endswith(("/", "\\")) or Path(output).is_dir():

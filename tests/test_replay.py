@@ -84,3 +84,18 @@ def test_replay_into_a_folder_names_the_files_after_the_image(tmp_path, capsys):
     for where in (folder, tmp_path / "new"):
         assert (where / "word_photo.replay.png").is_file() and (where / "word_photo.replay.gif").is_file()
     assert not (tmp_path / "replays.png").exists()
+
+
+def test_replay_picks_a_page_of_a_multipage_tiff(tmp_path, capsys):
+    scan = tmp_path / "scan.tif"
+    word, line = (Image.open(FIX / n).convert("RGB") for n in ("word_photo.png", "line_scan.png"))
+    word.save(scan, save_all=True, append_images=[line])
+    out = tmp_path / "out"
+    assert main(["replay", str(scan), "-o", f"{out}/", "--page", "2", "--animation", "none"]) == 0
+    with Image.open(out / "scan-p2.replay.png") as im:
+        assert im.size == line.size  # the second page, named for it
+    assert main(["replay", str(scan), "-o", f"{out}/", "--animation", "none"]) == 0
+    assert "has 2 pages; replaying page 1" in capsys.readouterr().err
+    assert (out / "scan-p1.replay.png").exists()
+    assert main(["replay", str(scan), "--page", "3"]) == 1
+    assert "There is no page 3: the file has 2 pages." in capsys.readouterr().err
