@@ -31,6 +31,7 @@ class JobsPanel(QWidget):
         self.tree.setColumnCount(4)
         self.tree.setHeaderLabels(["File", "Progress", "Status", ""])
         self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)  # rows with and without buttons alike
         header = self.tree.header()
         header.setSectionResizeMode(0, QHeaderView.Interactive)
         header.setSectionResizeMode(2, QHeaderView.Stretch)
@@ -58,7 +59,11 @@ class JobsPanel(QWidget):
         bar.setRange(0, 0 if job.state == "running" else 1)
         bar.setValue(0)
         bar.setMaximumHeight(16)
-        self.tree.setItemWidget(item, 1, bar)
+        cell = QWidget()  # a little air above and below, so the bars of rows do not touch
+        pad = QVBoxLayout(cell)
+        pad.setContentsMargins(0, 2, 0, 2)
+        pad.addWidget(bar)
+        self.tree.setItemWidget(item, 1, cell)
         buttons = QWidget()
         row = QHBoxLayout(buttons)
         row.setContentsMargins(0, 0, 0, 0)
