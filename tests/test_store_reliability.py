@@ -348,3 +348,13 @@ def test_import_onto_a_disk_that_fills_stops_and_names_what_was_left(tiny_fs, tm
     assert f"{14 - imported - 1} file(s) were not imported because the disk is full" in full[1]
     with Library.open(lib_path, read_only=True) as lib:
         assert lib.integrity_check() == "ok" and len(lib.pages()) == imported
+
+
+def test_a_library_that_cannot_be_made_on_a_full_disk_leaves_no_empty_file(tiny_fs):
+    filler = tiny_fs / "filler"
+    with open(filler, "wb") as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * 65536)
+    with pytest.raises(LibraryError, match="disk is full"):
+        Library.open(tiny_fs / "new.inknotes")
+    assert sorted(p.name for p in tiny_fs.iterdir()) == ["filler"]

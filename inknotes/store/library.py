@@ -6,6 +6,7 @@ Library object may be shared by threads: each call takes its own pooled connecti
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -180,6 +181,10 @@ class Library:
             lib._check_schema()
         except BaseException:
             engine.dispose()
+            if not exists:  # a library that could not be made (a full disk) leaves no empty file
+                for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                    with contextlib.suppress(OSError):
+                        p.unlink()
             raise
         return lib
 
