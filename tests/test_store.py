@@ -145,7 +145,6 @@ EDITS = {
     "delete_page": lambda lib, pid, ids, lay: lib.delete_page(pid),
     "rename_notebook": lambda lib, pid, ids, lay: lib.rename_notebook(lib.page_info(pid).notebook_id, "Work"),
     "delete_notebook": lambda lib, pid, ids, lay: lib.delete_notebook(lib.page_info(pid).notebook_id),
-    "create_notebook": lambda lib, pid, ids, lay: lib.create_notebook("Physics"),
 }
 
 

@@ -175,3 +175,24 @@ def test_no_match_and_no_such_notebook_are_said(library, capsys):
     assert main(["pages", "--library", str(library), "--notebook", "Work"]) == 1
     err = capsys.readouterr().err
     assert "no notebook named 'Work'" in err and "Home, Inbox" in err
+
+
+def test_import_into_a_closed_pipe_or_full_stdout_does_not_blame_the_images(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):  # different bytes, same page
+        (src / f"w{i}.png").write_bytes((DATA / "watch_andrew.png").read_bytes() + bytes([i]))
+    read, write = os.pipe()
+    os.close(read)  # `| head` that has already quit
+    cmd = [sys.executable, "-m", "inknotes.cli", "import", str(src), "-L", str(tmp_path / "a")]
+    run = subprocess.run(cmd, stdout=write, stderr=subprocess.PIPE, text=True, timeout=300)
+    os.close(write)
+    assert run.returncode == 1 and run.stderr == ""
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            run = subprocess.run([sys.executable, "-m", "inknotes.cli", "import", str(src), "-L",
+                                  str(tmp_path / "b")], stdout=full, stderr=subprocess.PIPE, text=True,
+                                 timeout=300)
+        assert run.returncode == 1 and "Cannot read the file" not in run.stderr
+        assert run.stderr.splitlines() == ["inknotes: Cannot write the list of imported pages (No space left "
+                                           "on device); the import stops."]

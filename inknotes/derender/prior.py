@@ -57,9 +57,14 @@ def _near_others(paths: list[np.ndarray], pw: float) -> np.ndarray:
     allp = np.vstack(pts)
     own = np.repeat(np.arange(len(pts)), [len(p) for p in pts])
     ends = np.array([[p[0], p[-1]] if len(p) else [[0.0, 0.0]] * 2 for p in pts]).reshape(-1, 2)
-    d2 = ((ends[:, None, :] - allp[None, :, :]) ** 2).sum(-1)  # every end to every point
-    d2[np.repeat(np.arange(len(pts)), 2)[:, None] == own[None, :]] = np.inf  # not its own path
-    near = np.sqrt(d2.min(1)).reshape(-1, 2) / pw
+    end_of = np.repeat(np.arange(len(pts)), 2)
+    d2 = np.empty(len(ends))
+    step = max(1, 2_000_000 // len(allp))  # every end to every point, a bounded block at a time
+    for a in range(0, len(ends), step):
+        block = ((ends[a:a + step, None, :] - allp[None, :, :]) ** 2).sum(-1)
+        block[end_of[a:a + step, None] == own[None, :]] = np.inf  # not its own path
+        d2[a:a + step] = block.min(1)
+    near = np.sqrt(d2).reshape(-1, 2) / pw
     return np.where(has[:, None], np.minimum(8.0, near), out)
 
 

@@ -7,7 +7,9 @@ and the other inputs go on; the exit status is 1 when anything failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -114,13 +116,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     from ..progress import ProgressBar
     bar = ProgressBar(len(files), "importing", enabled=len(files) > 1 and sys.stderr.isatty())
     disk_full = threading.Event()  # then the other files are not tried: each would fail the same way
+    stdout_gone = threading.Event()  # `| head` quit, or stdout is a full disk: stop, quietly
     not_tried: list[Path] = []
 
     def say(lines: list[str], errors: list[tuple[object, str]], path: Path) -> None:
         with out_lock:
             bar.clear()
-            if lines:
-                print("\n".join(lines), flush=True)
+            if lines and not stdout_gone.is_set():
+                try:
+                    print("\n".join(lines), flush=True)
+                except OSError as e:  # not the input's fault: it was stored
+                    stdout_gone.set()
+                    if not isinstance(e, BrokenPipeError):
+                        _report(None, f"Cannot write the list of imported pages ({e.strerror or e}); "
+                                      "the import stops.")
             for where, message in errors:
                 _report(where, message)
             bar.advance(path.name)
@@ -128,43 +137,46 @@ def cmd_import(args: argparse.Namespace) -> int:
     def one(path: Path) -> bool:
         from ..imaging import check_file
         from ..pipeline import convert_file, file_sha256
+        if stdout_gone.is_set():
+            return False
         if disk_full.is_set():
             not_tried.append(path)
             return False
+        lines: list[str] = []
+        errors: list[tuple[object, str]] = []
+        ok = False
         try:
             check_file(path)
             sha = file_sha256(path)
-            if not args.allow_duplicate:
-                existing = lib.find_page_by_sha(sha)
-                if existing is not None:
-                    say([f"{path}: already in the library as page {existing}, skipped"], [], path)
-                    return True
-            skipped: list[InknotesError] = []  # pages of a multi-page file that did not convert
-            results = convert_file(path, engine_name=engine_name, engine_options=options, engine=engine(),
-                                   errors=skipped)
-            lines = []
-            for res in results:
-                label = f" page {res.page_index + 1}" if res.page_count > 1 else ""
-                there = None if args.allow_duplicate else lib.find_page_by_sha(sha, res.page_index)
-                if there is not None:  # stored meanwhile (another import of the same file)
-                    lines.append(f"{path}{label}: already in the library as page {there}, skipped")
-                    continue
-                pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate)
-                lines.append(f"{path}{label}: page {pid} ({len(res.strokes)} strokes)")
-            say(lines, [(path, e.message) for e in skipped], path)
-            return not skipped
+            existing = None if args.allow_duplicate else lib.find_page_by_sha(sha)
+            if existing is not None:
+                lines.append(f"{path}: already in the library as page {existing}, skipped")
+                ok = True
+            else:
+                skipped: list[InknotesError] = []  # pages of a multi-page file that did not convert
+                results = convert_file(path, engine_name=engine_name, engine_options=options,
+                                       engine=engine(), errors=skipped)
+                for res in results:
+                    label = f" page {res.page_index + 1}" if res.page_count > 1 else ""
+                    there = None if args.allow_duplicate else lib.find_page_by_sha(sha, res.page_index)
+                    if there is not None:  # stored meanwhile (another import of the same file)
+                        lines.append(f"{path}{label}: already in the library as page {there}, skipped")
+                        continue
+                    pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate)
+                    lines.append(f"{path}{label}: page {pid} ({len(res.strokes)} strokes)")
+                errors = [(path, e.message) for e in skipped]
+                ok = not skipped
         except InknotesError as e:
             if "disk is full" in e.message:
                 disk_full.set()
-            say([], [(e.path or path, e.message)], path)
-            return False
+            errors = [(e.path or path, e.message)]
         except OSError as e:
-            say([], [(path, f"Cannot read the file ({e.strerror or e}).")], path)
-            return False
+            errors = [(path, f"Cannot read the file ({e.strerror or e}).")]
         except Exception:  # noqa: BLE001 - one bad file must not stop the others
             log.exception("importing %s", path)
-            say([], [(path, "Converting this file failed unexpectedly; run with -vv to see why.")], path)
-            return False
+            errors = [(path, "Converting this file failed unexpectedly; run with -vv to see why.")]
+        say(lines, errors, path)  # outside the try: a failing stdout is not this input's error
+        return ok
 
     try:
         jobs = max(1, int(args.jobs or 1))
@@ -181,6 +193,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not_tried:
         names = ", ".join(p.name for p in not_tried[:5]) + (", ..." if len(not_tried) > 5 else "")
         _report(None, f"{len(not_tried)} file(s) were not imported because the disk is full: {names}.")
+    if stdout_gone.is_set():
+        with contextlib.suppress(OSError):  # Python's own flush at exit would fail on it again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     failed += ok.count(False)
     return 1 if failed else 0
 

@@ -285,14 +285,9 @@ class Library:
         name = name.strip()
         if not name:
             raise self._err("A notebook needs a name.")
-
-        def tx(c: Connection) -> int:
-            nid = _insert_notebook(c, name)
-            rec = cmds.Recorder(c, "create_notebook", f"New notebook {name}")
-            rec.inserted("notebooks", nid)
-            rec.finish()
-            return nid
-        return self._write(tx)
+        # not an undo step: imports are not commands, so undoing it would hide the pages that were
+        # imported into it since (deleting a notebook is one, and brings them back)
+        return self._write(lambda c: _insert_notebook(c, name))
 
     def rename_notebook(self, notebook_id: int, name: str) -> None:
         name = name.strip()
