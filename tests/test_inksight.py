@@ -405,3 +405,26 @@ def test_a_folder_that_only_looks_like_a_model_is_one_line_without_tensorflow_ch
     assert run.returncode != 0
     assert run.stderr.splitlines() == [f"inknotes: {fake}: This folder could not be read as a TensorFlow "
                                        "SavedModel; download and unzip the InkSight model again."]
+
+
+def test_only_tensorflows_native_start_up_lines_are_held_back():
+    code = r'''
+import logging, os, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+from inknotes.derender.inksight import _native_stderr_quiet
+with _native_stderr_quiet():
+    os.write(2, b"I0000 00:00:1796225855.991316   20237 port.cc:153] oneDNN custom operations are on.\n")
+    os.write(2, b"2025-09-17 14:44:05.157831: I external/local_xla/cudart_stub.cc:32] no cuda\n")
+    logging.info("TensorFlow started")
+    os.write(2, b"F0000 00:00:1.0 1 cpu_feature_guard.cc:1] fatal\n")
+try:
+    with _native_stderr_quiet():
+        os.write(2, b"I0000 00:00:1796225855.991316   20237 port.cc:153] kept when start-up fails\n")
+        raise RuntimeError
+except RuntimeError:
+    pass
+'''
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert run.stderr.decode().splitlines() == [
+        "TensorFlow started", "F0000 00:00:1.0 1 cpu_feature_guard.cc:1] fatal",
+        "I0000 00:00:1796225855.991316   20237 port.cc:153] kept when start-up fails"]

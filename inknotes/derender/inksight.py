@@ -36,7 +36,9 @@ import contextlib
 import importlib.metadata
 import logging
 import os
+import re
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -138,27 +140,48 @@ _runtime: _Runtime | None = None
 _runtime_lock = threading.Lock()
 
 
+# TensorFlow's native log lines: absl ("I0000 00:00:1796225855.991316   20237 port.cc:153] ...",
+# after its "WARNING: All log messages before absl::InitializeLog() ..." banner) and TF's own
+# ("2025-09-17 14:44:05.157831: I external/...] ..."). Fatal ones (F) are kept.
+_TF_NATIVE_LINE = re.compile(rb"^(?:[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] |"
+                             rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] |"
+                             rb"WARNING: All log messages before absl::InitializeLog\(\) is called)")
+
+
 @contextlib.contextmanager
 def _native_stderr_quiet() -> Iterator[None]:
     """TensorFlow's C++ start-up lines (oneDNN, CUDA stubs, cuInit) go to file descriptor 2
-    before TF_CPP_MIN_LOG_LEVEL is read; they are not for the person, so fd 2 points at the null
-    device while TensorFlow starts (not at debug level, where they may explain a failure)."""
+    before TF_CPP_MIN_LOG_LEVEL is read (tensorflow/tensorflow#100442); they are not for the
+    person. While TensorFlow starts, fd 2 goes to a temporary file; then every other line written
+    meanwhile (Python's log, another thread's messages) is passed on, and on a failure all of it.
+    At debug level nothing is held back."""
     if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
         yield
         return
     try:
         sys.stderr.flush()
-        saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+        saved = os.dup(2)
+        held = tempfile.TemporaryFile()
     except (OSError, ValueError, AttributeError):  # no real fd 2 (a GUI without a console)
         yield
         return
+    failed = True
     try:
-        os.dup2(null, 2)
+        os.dup2(held.fileno(), 2)
         yield
+        failed = False
     finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(null)
+        held.seek(0)
+        lines = held.read().splitlines(keepends=True)
+        held.close()
+        keep = b"".join(ln for ln in lines if failed or not _TF_NATIVE_LINE.match(ln))
+        if keep:
+            with contextlib.suppress(OSError):
+                os.write(2, keep)
 
 
 def _tensorflow() -> _Runtime:
