@@ -834,15 +834,26 @@ def _on_read_only_disk(path: Path) -> bool:
 def _make_engine(path: Path, read_only: bool) -> Engine:
     uri = path.as_uri().replace("file://", "file:", 1) + ("?mode=ro" if read_only else "")
     wal = path.with_name(path.name + "-wal")
-    if read_only and _on_read_only_disk(path) and not (wal.exists() and wal.stat().st_size > 0):
-        # a library kept in WAL mode needs its -shm file even to read; on a read-only disk that
-        # cannot be made, and nothing can change the file there, so SQLite may read it as is.
-        # Not with a -wal file left holding transactions: immutable would skip those.
-        uri += "&immutable=1"
 
     def connect() -> sqlite3.Connection:
-        return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None)
+        if not read_only:
+            return conn
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as e:
+            # A library kept in WAL mode needs its -shm file even to read; on a read-only disk with
+            # no writer (none made a -shm) it cannot be made, so SQLite is told the file cannot
+            # change and reads it as it is. Not with a -wal file still holding transactions:
+            # immutable reads the main file alone.
+            held = wal.exists() and wal.stat().st_size > 0
+            if "unable to open" not in str(e) or held or not _on_read_only_disk(path):
+                raise
+            conn.close()
+            return sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
 
     engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=4, max_overflow=12,
                            pool_timeout=60)
