@@ -241,7 +241,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     bar.close()
     if not args.quiet:
         ok = len(files) - (failed - len(problems))
-        some = f" (and {partial} in part: the pages named above were skipped)" if partial else ""
+        some = f" in full and {partial} in part (the pages named above were skipped)" if partial else ""
         print(f"inknotes: converted {ok} of {len(files) + len(problems)} input(s){some} into {out_dir}",
               file=sys.stderr)
     return 1 if failed else 0
@@ -298,11 +298,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _COMMAND_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(sub)
-    for p in sub.choices.values():  # -v after the command too; absent, the one before it counts
-        if "-v" not in p._option_string_actions:
-            p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                           help=argparse.SUPPRESS)
+    _verbose_after_commands(sub)
     return parser
+
+
+def _verbose_after_commands(sub: argparse._SubParsersAction) -> None:
+    """-v after a command (and after a command's own sub-command) counts with any before it."""
+    for p in sub.choices.values():
+        if "-v" not in p._option_string_actions:
+            p.add_argument("-v", "--verbose", action="count", dest="verbose_after", default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _verbose_after_commands(action)
 
 
 def setup_logging(verbosity: int) -> None:
@@ -313,6 +321,7 @@ def setup_logging(verbosity: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.verbose = args.verbose + getattr(args, "verbose_after", 0)
     setup_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()

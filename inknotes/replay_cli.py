@@ -34,16 +34,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .errors import InknotesError
     from .replay import render_animation, render_png
     try:
-        pages = imaging.load_pages(args.image)
-        if args.page > len(pages):
-            report(args.image, f"There is no page {args.page}: the file has "
-                               f"{len(pages)} page{'s' if len(pages) > 1 else ''}.")
+        unreadable: list[InknotesError] = []  # another page being damaged does not matter here
+        pages = imaging.load_pages(args.image, unreadable)
+        count = pages[0].page_count
+        if args.page > count:
+            plural = "s" if count > 1 else ""
+            report(args.image, f"There is no page {args.page}: the file has {count} page{plural}.")
             return 1
-        page = pages[args.page - 1]
-        if len(pages) > 1 and args.page == 1 and not args.inkml:
-            print(f"inknotes: {args.image} has {len(pages)} pages; replaying page 1 (--page N for another)",
+        page = next((p for p in pages if p.page_index == args.page - 1), None)
+        if page is None:
+            why = next(e.message for e in unreadable if e.message.startswith(f"Page {args.page}:"))
+            report(args.image, why)
+            return 1
+        if count > 1 and args.page == 1 and not args.inkml:
+            print(f"inknotes: {args.image} has {count} pages; replaying page 1 (--page N for another)",
                   file=sys.stderr)
-        stem = f"{Path(args.image).stem}-p{args.page}" if len(pages) > 1 else Path(args.image).stem
+        stem = f"{Path(args.image).stem}-p{args.page}" if count > 1 else Path(args.image).stem
         base = _output_base(args.output, stem)  # a bad folder fails before the work
         h, w = page.rgb.shape[:2]
         if args.inkml:

@@ -115,6 +115,7 @@ class Watcher:
         self._observer = None
         self._folder_id: tuple[int, int] | None = None
         self._folder_missing = False
+        self._missing_reason: str | None = None  # "gone" or "unreadable" while _folder_missing
         self._unreadable: set[Path] = set()  # said once each, until readable again
 
     # ------------------------------------------------------------------ setup and checks
@@ -281,9 +282,15 @@ class Watcher:
                                                          f"{then} once it can be read."))
 
     def _set_missing(self, missing: bool, unreadable: bool = False) -> None:
-        if missing == self._folder_missing:
+        """The watched folder is gone (or, ``unreadable``, there but not readable), or back."""
+        reason = ("unreadable" if unreadable else "gone") if missing else None
+        if reason == self._missing_reason:
             return
+        was, self._missing_reason = self._missing_reason, reason
         self._folder_missing = missing
+        if not missing and was == "unreadable":  # never called gone: its files are simply taken now
+            self._unreadable.discard(self.folder)
+            return
         if missing and unreadable:
             self._say_unreadable(self.folder, "folder")
         elif missing:

@@ -99,3 +99,13 @@ def test_replay_picks_a_page_of_a_multipage_tiff(tmp_path, capsys):
     assert (out / "scan-p1.replay.png").exists()
     assert main(["replay", str(scan), "--page", "3"]) == 1
     assert "There is no page 3: the file has 2 pages." in capsys.readouterr().err
+
+
+def test_replay_of_one_page_does_not_need_the_others_readable(tmp_path, capsys):
+    from tests.test_convert_cli import _duplex_tiff
+
+    scan = _duplex_tiff(tmp_path / "duplex.tif", damage_page_2=True)
+    assert main(["replay", str(scan), "--page", "3", "-o", f"{tmp_path}/", "--animation", "none"]) == 0
+    assert (tmp_path / "duplex-p3.replay.png").exists()
+    assert main(["replay", str(scan), "--page", "2", "-o", f"{tmp_path}/"]) == 1
+    assert "Page 2: The image file is damaged" in capsys.readouterr().err

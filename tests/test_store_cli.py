@@ -164,8 +164,10 @@ def test_verbosity_counts_before_and_after_the_command():
 
     parser = build_parser()
     for argv, level in ((["-vv", "pages"], 2), (["pages", "-vv"], 2), (["search", "-v", "milk"], 1),
-                        (["import", "-v", "x.png"], 1), (["-v", "convert", "x.png"], 1), (["pages"], 0)):
-        assert parser.parse_args(argv).verbose == level, argv
+                        (["import", "-v", "x.png"], 1), (["-v", "convert", "x.png"], 1), (["pages"], 0),
+                        (["-vv", "convert", "x.png", "-v"], 3), (["model", "add", "m", "-v"], 1)):
+        args = parser.parse_args(argv)
+        assert args.verbose + getattr(args, "verbose_after", 0) == level, argv
 
 
 def test_no_match_and_no_such_notebook_are_said(library, capsys):

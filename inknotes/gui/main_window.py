@@ -188,10 +188,9 @@ class MainWindow(QMainWindow):
         for a in (self.fit_action, self.zoom100_action, self.zoom_in_action, self.zoom_out_action, None,
                   self.replay_action, None):
             v.addSeparator() if a is None else v.addAction(a)
-        for key, dock in zip("123", self.docks.values(), strict=True):  # show or hide each panel
+        for dock in self.docks.values():  # show or hide each panel (no Ctrl+Alt keys: AltGr is that)
             toggle = dock.toggleViewAction()
             toggle.setText(f"{dock.windowTitle()} panel")
-            toggle.setShortcut(QKeySequence(f"Ctrl+Alt+{key}"))
             v.addAction(toggle)
         t = m.addMenu("&Tools")
         for a in self.tool_actions.values():
@@ -513,14 +512,6 @@ class MainWindow(QMainWindow):
 ALREADY = "Already in the library"  # an import job's note when the file was there before
 
 
-def _stored_pages(library: Any, sha: str) -> list[int]:
-    """The live pages already stored from the file with this hash, in page order."""
-    ids = []
-    while (pid := library.find_page_by_sha(sha, len(ids))) is not None:
-        ids.append(pid)
-    return ids
-
-
 def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: dict) -> Any:
     """A plain function of plain data for the pool: convert one file, store its pages, and
     leave each page's thumbnail array in ``thumbs`` (so the panel needs no second pass)."""
@@ -531,7 +522,7 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: di
         ctx.check()
         check_file(path)  # a pipe or device would block the hash below
         sha = file_sha256(path)
-        stored = _stored_pages(library, sha)
+        stored = library.pages_from_file(sha)
         if stored:  # the same file again: show what is there instead of converting it again
             ctx.note(ALREADY)
             return stored

@@ -148,9 +148,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         try:
             check_file(path)
             sha = file_sha256(path)
-            existing = None if args.allow_duplicate else lib.find_page_by_sha(sha)
-            if existing is not None:
-                lines.append(f"{path}: already in the library as page {existing}, skipped")
+            existing = [] if args.allow_duplicate else lib.pages_from_file(sha)
+            if existing:
+                pages = ", ".join(map(str, existing))
+                lines.append(f"{path}: already in the library as page{'s' if len(existing) > 1 else ''} "
+                             f"{pages}, skipped")
                 ok = True
             else:
                 skipped: list[InknotesError] = []  # pages of a multi-page file that did not convert

@@ -373,6 +373,14 @@ class Library:
         """The live page stored from the file with this SHA-256 (and page index), if any."""
         return self._read(lambda c: _find_sha(c, sha256, page_index))
 
+    def pages_from_file(self, sha256: str) -> list[int]:
+        """Every live page stored from the file with this SHA-256, in page order (a multi-page
+        file whose first page was skipped, blank, still has its others here)."""
+        rows = self._read(lambda c: list(c.execute(text(
+            "SELECT p.id FROM pages p JOIN notebooks n ON n.id = p.notebook_id WHERE p.sha256 = :s "
+            "AND p.deleted = 0 AND n.deleted = 0 ORDER BY p.page_index, p.id"), {"s": sha256})))
+        return [int(r[0]) for r in rows]
+
     def pages(self, notebook_id: int | None = None) -> list[PageInfo]:
         where = "p.deleted = 0 AND n.deleted = 0"
         if notebook_id is not None:
