@@ -15,9 +15,9 @@ cores) and scored on the held-out contributors with ../shared/tools/metrics.py. 
 are cached per folder under a name keyed on the source of the code that makes them
 (prior_cache_<digest>.pkl), so a changed tracer never trains on stale paths.
 
-The shipped weights are exactly what the commands above make (seeded; the same arrays on a rerun;
-about 30 s of fitting once the paths are cached), last made on 2026-12-02, when the order model
-got ``prior.pair_relations`` among its inputs: how each pair of paths meets (one starting or
+The shipped weights are what the commands above made (seeded; the same arrays on a rerun over
+the same paths; about 30 s of fitting once the paths are cached), last made on 2026-12-02, when
+the order model got ``prior.pair_relations`` among its inputs: how each pair of paths meets (one starting or
 ending on the other's body and where along it, interiors crossing, the gap, the pen travel from
 one's end to the other's start). Box positions alone could not tell the stem of an 'f' from the
 bar across it (the bar reaches further left, so it was put first) or the arm of a 'k' from its
@@ -38,6 +38,16 @@ relations, all three models retrained on the levelled-line paths moved order_tau
 0.971, h2 0.978 -> 0.981, dev 0.925 -> 0.925; the time before (the learned retrace call,
 against the rule-retrace tracer with its own models): 0.971 -> 0.969, 0.982 -> 0.978, 0.930 ->
 0.925.
+
+Later tracer and imaging changes (the T-bar join in segment, small writing traced upsampled
+with faint page-wide rules left out) move some paths, so a rerun today gives other arrays. On
+2026-12-02 (afternoon; code of e4c2c72): held-out order here 0.977 (train 0.923); end to end
+against the shipped arrays dev 0.938 / 0.938, pL_held 0.972 / 0.974, h2 0.984 / 0.984, L3
+0.981 / 0.982 (retrained / shipped), so the shipped ones were kept. Tried the same day: each
+stroke's shape among the order features (6 points along it relative to its start, in word
+heights, with straightness and verticality; meant for writers who draw a capital's stem before
+its bowls, as hpb does in "Bob"): held-out pair accuracy 0.984 -> 0.978, order 0.977 -> 0.976,
+train 0.923 -> 0.924; not kept.
 
 Tried on 2026-11-25 with today's paths (1200 train words + 200 lines of art..hpb, seed 31; order_tau
 of held-out phi/pri/sta words (33) / lines, non-hpb words, dev words; shipped 0.963/0.972, 0.945,

@@ -17,14 +17,18 @@ model (``inknotes.derender.retrace``) is fitted with full-batch Adam in numpy, s
 scored on the held-out contributors against the rule it replaces. Run it before
 train_prior.py and train_direction.py: they learn from the paths this call shapes.
 
-The shipped weights are exactly what the commands above make (seeded, the same arrays on a
-rerun, about 2-3 minutes), last made on 2026-12-01 after small writing came to be traced
+The shipped weights are what the commands above made (seeded, the same arrays on a rerun over
+the same code, about 2-3 minutes), last made on 2026-12-01 after small writing came to be traced
 upsampled (``imaging.SMALL_WRITING``) and tilted lines levelled (``segment.writing_skew``):
 14978 labelled training dead ends (0.67 retraced), held-out phi/pri/sta 1058; right by length
 rule 0.789, model 0.910 (first made the same day on 14737 / 1041: rule 0.797, model 0.905; 0.917
 at threshold 0.5). The model is five fits with consecutive seeds, averaged (``ensemble``): a
 single fit retrained on the slightly changed paths was right on 51 of the 62 dead ends of the
-23 fixture words (the rule 48, the first fit 54); the average is steadier.
+23 fixture words (the rule 48, the first fit 54); the average is steadier. Rerun on 2026-12-02
+(afternoon, code of e4c2c72; later segment and imaging changes move some dead ends): other arrays
+of the same quality, 14978 / 1058 dead ends, held-out by length model 0.911 (shipped 0.910),
+train 0.939. Kept the shipped ones: the order and direction models learned from the paths they
+shape (train_direction.py run the same day reproduces its shipped arrays exactly).
 End to end through `inknotes convert` with the direction and order models retrained on the new
 paths (f1 / stroke_ratio / length / direction / order / dup_excess, before -> after):
   pL_held  0.998 / 1.03 / 0.969 / 0.946 / 0.971 / 0.018 -> 0.998 / 1.09 / 0.962 / 0.945 / 0.969 / 0.011
