@@ -270,6 +270,15 @@ def test_search_finds_words_and_forgets_deleted_pages(lib):
     assert [x.page_id for x in lib.search("photo")] == [p2]
 
 
+def test_several_search_words_find_the_pages_holding_all_of_them(lib):
+    p1 = lib.add_page(make_page(words=("entropy", "lecture", "notes")), sha256="1")
+    lib.add_page(make_page(words=("entropy", "exam")), sha256="2")
+    hits = lib.search("entr lect")
+    assert {(h.page_id, h.text) for h in hits} == {(p1, "entropy"), (p1, "lecture")}
+    assert lib.search("zebra entropy") == []  # one word on no page: nothing, not every entropy
+    assert len(lib.search("entropy")) == 2
+
+
 def test_ingest_rows_track_the_watch_folder(lib):
     assert lib.ingest_get("abc") is None
     row = lib.ingest_record("abc", "/in/a.jpg", "running", attempt=True)

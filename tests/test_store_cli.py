@@ -53,6 +53,8 @@ def test_pages_lists_one_line_per_page(library, capsys):
 def test_search_prints_page_file_word_and_box(library, capsys):
     assert main(["search", "--library", str(library), "budg"]) == 0
     assert capsys.readouterr().out.splitlines() == ["2\tInbox\ttuesday.jpg\tbudget\t70,30,50,40"]
+    assert main(["search", "--library", str(library), "meet", "budg"]) == 0  # no quotes needed
+    assert len(capsys.readouterr().out.splitlines()) == 2
 
 
 def test_export_writes_edited_strokes_with_unique_names(library, tmp_path, capsys):

@@ -57,9 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("search", help="find recognised words in a library",
                               description="Print page id, notebook, file, word and its box (x,y,w,h) "
-                                          "for every recognised word that starts with the search words.")
+                                          "for every recognised word that starts with one of the search "
+                                          "words, on the pages where every search word is found (so "
+                                          "'entropy lect' finds the pages with both). Recognition of "
+                                          "handwriting is imperfect: search for word beginnings.")
     _library_argument(p)
-    p.add_argument("text", help="words to look for")
+    p.add_argument("text", nargs="+", help="words to look for (quotes not needed)")
     p.add_argument("--limit", type=at_least(1), default=100, help="at most this many hits (default 100)")
     p.set_defaults(func=cmd_search)
 
@@ -267,6 +270,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .library import Library
 
     with Library.open(_library_path(args), create=False) as lib:
+        args.text = " ".join(args.text)
         hits = lib.search(args.text, limit=args.limit)
     for h in hits:
         box = ",".join(f"{v:.0f}" for v in h.box)
