@@ -77,10 +77,12 @@ def engine_options(args: argparse.Namespace) -> dict:
 
 
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", default=None,
-                   help="derendering engine: 'tracer' (built in, CPU; the default) or 'inksight' "
-                        "(the InkSight Small-p TensorFlow model, see `inknotes model add`)")
-    p.add_argument("--model", metavar="DIR", help="folder of the InkSight SavedModel (inksight engine)")
+    p.add_argument("--engine", default=None, choices=["tracer", "inksight"],
+                   help="derendering engine: 'tracer' (built in, CPU) or 'inksight' (the InkSight "
+                        "Small-p TensorFlow model, see `inknotes model add`); default: the one in "
+                        "settings (`inknotes model add --default` makes it inksight), else tracer")
+    p.add_argument("--model", metavar="DIR", help="folder of the InkSight SavedModel; implies "
+                   "--engine inksight (default: the folder `inknotes model add` remembered)")
     p.add_argument("--mode", choices=["vanilla", "text", "recognize"],
                    help="InkSight prompt: 'vanilla' derenders the ink, 'text' derenders guided by the "
                         "OCR text, 'recognize' recognises and derenders (default: from settings)")
@@ -273,14 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Convert photos/scans (JPEG, PNG, TIFF incl. multi-page, BMP, WebP; files "
                                    "or folders, recursively) into ink files OUT/<name>.<format> "
                                    "(multi-page inputs: <name>-p<N>.<format>).")
-    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_FOLDER",
+                   help="image files and folders (searched recursively for images)")
     p.add_argument("-o", "--output", default=".", metavar="DIR",
                    help="output folder (default: current folder)")
     p.add_argument("-f", "--format", default="inkml",
                    help="comma-separated formats: inkml, pdf, svg, png, xopp (default: inkml)")
     add_engine_arguments(p)
     p.add_argument("-j", "--jobs", type=at_least(1), default=1, metavar="N",
-                   help="convert N files in parallel")
+                   help="convert N files in parallel (default 1; the model engine always uses 1)")
     p.add_argument("--background", action="store_true",
                    help="draw the original scan under the ink (pdf, svg, png, xopp)")
     p.add_argument("--white", action="store_true", help="PNG on white instead of a transparent background")
@@ -290,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure conversion speed on a full page",
                        description="Print median seconds per page end to end, seconds in Tesseract alone "
                                    "on the same page, and milliseconds per word in the derender engine.")
-    p.add_argument("--page", metavar="IMAGE", help="page image (default: the bundled ~100-word sample page)")
+    p.add_argument("--page", metavar="IMAGE", help="page image (default: the bundled sample page, "
+                   "resources/samples/bench_page.jpg)")
     p.add_argument("--runs", type=at_least(1), default=5, help="repetitions; medians are printed (default 5)")
     add_engine_arguments(p)
     p.set_defaults(func=cmd_bench)

@@ -14,14 +14,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Convert IMAGE (or read --inkml FILE) and draw its strokes coloured by "
                                    "drawing order (rainbow across strokes, darker to lighter within a "
                                    "stroke) over the dimmed photo: OUT.png plus an animated OUT.gif.")
-    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("image", metavar="IMAGE", help="the photo or scan (its strokes are converted, or read "
+                   "from --inkml)")
     p.add_argument("--inkml", metavar="FILE", help="draw these strokes instead of converting IMAGE")
     p.add_argument("-o", "--output", metavar="OUT", help="output name without extension, or a "
                    "folder to write <image stem>.replay.png (and .gif) into (default: the current "
                    "folder)")
     p.add_argument("--animation", choices=["gif", "apng", "none"], default="gif",
                    help="animated format (default gif)")
-    p.add_argument("--frames", type=at_least(1), default=60, help="animation frames (default 60)")
+    p.add_argument("--frames", type=at_least(1), default=60, help="animation frames, at most (default 60; "
+                   "fewer when the page has fewer strokes)")
     p.add_argument("--page", type=at_least(1), default=1, metavar="N",
                    help="which page of a multi-page TIFF (default 1); its output is named -p<N>")
     add_engine_arguments(p)

@@ -83,7 +83,7 @@ class Watcher:
                  stable_seconds: float = 1.0, archive: str | Path | None = None,
                  quarantine: str | Path | None = None, max_attempts: int = 3, engine: str = "tracer",
                  engine_options: dict | None = None, pool: Any = None, poll_interval: float = 1.0,
-                 rescan_seconds: float = 30.0):
+                 rescan_seconds: float = 30.0, notebook: str | None = None):
         self.folder = Path(folder).expanduser().absolute()
         self._root = Path(os.path.realpath(self.folder))
         self.recursive = recursive
@@ -94,6 +94,7 @@ class Watcher:
         self.max_attempts = max(1, int(max_attempts))
         self.engine_name = engine
         self.engine_options = dict(engine_options or {})
+        self.notebook = notebook  # where new pages go (None: the library's Inbox)
         self.archive = self._outside_folder(archive, "archive")
         self.quarantine = self._outside_folder(quarantine, "quarantine")
         if isinstance(library, (str, Path)):
@@ -584,7 +585,8 @@ class Watcher:
             data = path.read_bytes()
             # add_page is idempotent per (sha256, page index): pages stored before a crash come back
             # with their ids instead of being stored twice.
-            ids = [self.library.add_page(page, source_bytes=data, sha256=sha) for page in results]
+            ids = [self.library.add_page(page, self.notebook, source_bytes=data, sha256=sha)
+                   for page in results]
         except Cancelled:
             self.library.ingest_record(sha, str(path), "queued")
             raise

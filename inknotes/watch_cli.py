@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", metavar="DIR", help="folder to watch")
     p.add_argument("--library", "-L", metavar="L", default=None,
-                   help="library file (default: the user's library)")
+                   help="library file (default: the user's library, Notes.inknotes in the user data folder)")
+    p.add_argument("--notebook", default=None, help="notebook for the new pages (default: Inbox)")
     p.add_argument("--recursive", action="store_true", help="also watch sub-folders")
     p.add_argument("--poll", action="store_true",
                    help="poll the folder instead of using change notifications (network shares)")
@@ -43,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quarantine", metavar="DIR", help="move files that keep failing here")
     p.add_argument("--max-attempts", type=at_least(1), default=3, metavar="N",
                    help="tries per file before it is recorded as failed (default 3)")
-    p.add_argument("--engine", default=None, help="derendering engine (default: from settings, else tracer)")
+    p.add_argument("--engine", default=None, choices=["tracer", "inksight"],
+                   help="derendering engine (default: from settings, else tracer)")
 
 
 def _print_event(event: WatchEvent) -> None:
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         watcher = Watcher(args.folder, library, recursive=args.recursive, poll=args.poll,
                           stable_seconds=args.stable_seconds, archive=args.archive,
                           quarantine=args.quarantine, max_attempts=args.max_attempts, engine=engine,
-                          engine_options=options)
+                          engine_options=options, notebook=args.notebook)
         watcher._get_engine()  # a bad engine or model folder fails now, not on every file
         watcher.add_listener(_print_event)
         watcher.start()

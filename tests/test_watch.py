@@ -372,3 +372,11 @@ def test_an_unreadable_file_or_folder_is_said_once_not_skipped_silently(inbox, t
     said = [line for line in err.splitlines() if "Cannot read this" in line]
     assert len(said) == 1 and str(locked) in said[0] and f"this {what}" in said[0], err
     assert "gone" not in err
+
+
+def test_watched_pages_go_into_the_notebook_asked_for(inbox, library, make_watcher):
+    w = make_watcher(notebook="Scans 2026")
+    (inbox / "a.png").write_bytes(page_bytes(80))
+    wait_for(lambda: page_count(library) == 1, 30, "the page")
+    assert w.wait_idle(30)
+    assert [p.notebook for p in library.pages()] == ["Scans 2026"]

@@ -94,17 +94,27 @@ def register(subparsers) -> None:
                     "and which prompt mode to use.")
     sub = p.add_subparsers(dest="model_command", metavar="ACTION")
     sub.required = True
-    a = sub.add_parser("add", help="check a SavedModel folder and remember it")
+    a = sub.add_parser("add", help="check a SavedModel folder and remember it",
+                       description="Load the SavedModel once (TensorFlow needed) to check that it is the "
+                                   "InkSight model, then remember its folder in the settings, so "
+                                   "`--engine inksight` finds it. Nothing is downloaded.")
     a.add_argument("dir", metavar="DIR", help="the unzipped InkSight SavedModel folder")
     a.add_argument("--mode", help="also set the mode: vanilla, text or recognize")
     a.add_argument("--default", action="store_true", help="also make inksight the default engine")
     a.set_defaults(func=cmd_add)
-    s = sub.add_parser("show", help="print the model folder, mode and default engine")
+    s = sub.add_parser("show", help="print the model folder, mode and default engine",
+                       description="Print the remembered InkSight model folder, the prompt mode and the "
+                                   "default engine.")
     s.set_defaults(func=cmd_show)
-    r = sub.add_parser("remove", help="forget the model folder")
+    r = sub.add_parser("remove", help="forget the model folder",
+                       description="Forget the remembered model folder (the files stay where they are) "
+                                   "and make the built-in tracer the default engine again.")
     r.set_defaults(func=cmd_remove)
     m = sub.add_parser("mode", help="set the prompt mode",
                        description="vanilla: derender the ink; text: derender guided by the OCR text; "
-                                   "recognize: recognise and derender (the model's text becomes the word's).")
-    m.add_argument("mode", choices=MODE_CHOICES + ["derender-with-text", "recognize-and-derender"])
+                                   "recognize: recognise and derender (the model's text becomes the word's). "
+                                   "derender-with-text and recognize-and-derender are the InkSight names "
+                                   "of text and recognize.")
+    m.add_argument("mode", choices=MODE_CHOICES + ["derender-with-text", "recognize-and-derender"],
+                   help="the prompt mode")
     m.set_defaults(func=cmd_mode)

@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which.add_argument("--all", action="store_true", help="every page")
     p.add_argument("-f", "--format", default="inkml",
                    help="comma-separated formats: inkml, pdf, svg, png, xopp (default: inkml)")
-    p.add_argument("-o", "--output", default=".", metavar="DIR", help="output folder (default: here)")
+    p.add_argument("-o", "--output", default=".", metavar="DIR",
+                   help="output folder (default: the current folder)")
     p.add_argument("--background", action="store_true", help="draw the original scan under the ink")
     p.set_defaults(func=cmd_export)
 
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _library_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--library", "-L", metavar="L", default=None,
-                   help="library file (default: the user's library)")
+                   help="library file (default: the user's library, Notes.inknotes in the user data folder)")
 
 
 def _library_path(args: argparse.Namespace) -> Path:
