@@ -629,3 +629,18 @@ def test_a_small_window_keeps_room_for_the_page_and_panels_can_be_hidden(window,
     assert not window.docks["Library"].isVisible() and window.canvas.width() > wide
     toggle.trigger()
     assert window.docks["Library"].isVisible()
+
+
+def test_pages_imported_together_keep_the_files_order_not_the_finishing_order(window, qtbot, tmp_path):
+    import cv2
+
+    fix = Path(__file__).parent / "fixtures" / "convert"
+    big = np.vstack([cv2.imread(str(fix / "line_scan.png"))] * 6)  # slowest, and first by name
+    cv2.imwrite(str(tmp_path / "p1.png"), big)
+    for k in (2, 3, 4):
+        img = cv2.imread(str(fix / "word_photo.png"))
+        img[0, 0, 0] = k  # other bytes, so not a duplicate
+        cv2.imwrite(str(tmp_path / f"p{k}.png"), img)
+    jobs = window.import_paths(sorted(tmp_path.glob("p*.png")))
+    qtbot.waitUntil(lambda: all(j.state == "done" for j in jobs), timeout=120_000)
+    assert [p.source_name for p in window.library.pages()] == ["p1.png", "p2.png", "p3.png", "p4.png"]

@@ -3,6 +3,7 @@ menu or drag-and-drop (one code path), export, settings and replay."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from concurrent import futures
 from pathlib import Path
@@ -351,8 +352,11 @@ class MainWindow(QMainWindow):
         files = expand_paths(paths)
         if files:  # said first: a job can finish (and report) before the next is submitted
             self.statusBar().showMessage(f"Converting {len(files)} file(s)…", 4000)
-        return [self.jobs.submit(_import_job(self.library, path, engine, notebook, self.library_panel.made),
-                                 name=path.name, gpu=engine != "tracer", kind="import") for path in files]
+        queued = time.time()  # pages take their place in this order, whichever finishes first
+        return [self.jobs.submit(_import_job(self.library, path, engine, notebook, self.library_panel.made,
+                                             queued + k * 1e-3),
+                                 name=path.name, gpu=engine != "tracer", kind="import")
+                for k, path in enumerate(files)]
 
     def import_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Import images", "",
@@ -512,7 +516,8 @@ class MainWindow(QMainWindow):
 ALREADY = "Already in the library"  # an import job's note when the file was there before
 
 
-def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: dict) -> Any:
+def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: dict,
+                created: float | None = None) -> Any:
     """A plain function of plain data for the pool: convert one file, store its pages, and
     leave each page's thumbnail array in ``thumbs`` (so the panel needs no second pass)."""
 
@@ -534,7 +539,8 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: di
         data = path.read_bytes()
         ids = []
         for r in results:
-            pid = library.add_page(r, notebook, source_bytes=data if len(results) == 1 else None, sha256=sha)
+            pid = library.add_page(r, notebook, source_bytes=data if len(results) == 1 else None, sha256=sha,
+                                   created=created)
             thumbs[pid] = thumbnail(r.size, r.image, r.strokes)
             ids.append(pid)
         return ids

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 from ..argtypes import at_least
@@ -138,6 +139,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 _report(where, message)
             bar.advance(path.name)
 
+    start = time.time()  # pages take the inputs' order, whichever file finishes first
+    queued = {f: start + k * 1e-3 for k, f in enumerate(files)}
+
     def one(path: Path) -> bool:
         from ..imaging import check_file
         from ..pipeline import convert_file, file_sha256
@@ -168,7 +172,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                     if there is not None:  # stored meanwhile (another import of the same file)
                         lines.append(f"{path}{label}: already in the library as page {there}, skipped")
                         continue
-                    pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate)
+                    pid = lib.add_page(res, args.notebook, sha256=sha, allow_duplicate=args.allow_duplicate,
+                                       created=queued[path])
                     lines.append(f"{path}{label}: page {pid} ({len(res.strokes)} strokes)")
                 errors = [(path, e.message) for e in skipped]
                 ok = not skipped

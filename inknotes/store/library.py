@@ -328,8 +328,10 @@ class Library:
     # ---------------------------------------------------------------- pages
     def add_page(self, result: PageResult, notebook: str | int | None = None, *,
                  source_bytes: bytes | None = None, sha256: str | None = None,
-                 allow_duplicate: bool = False) -> int:
-        """Store a converted page in one transaction; an already stored file returns its page id."""
+                 allow_duplicate: bool = False, created: float | None = None) -> int:
+        """Store a converted page in one transaction; an already stored file returns its page id.
+        ``created`` (default now) orders the pages: files converted side by side finish in any
+        order, so an import passes the time each file was queued."""
         src = Path(result.source) if result.source else None
         if sha256 is None:
             if source_bytes is not None:
@@ -357,7 +359,7 @@ class Library:
                 {"nb": nb, "sp": path_text(src) if src else "", "sn": path_text(src.name) if src else "",
                  "pi": int(result.page_index), "pc": int(result.page_count), "sha": sha256, "w": width,
                  "h": height, "dpi": float(result.dpi) if result.dpi else None, "eng": result.engine or "",
-                 "tr": transform, "cr": time.time()}).lastrowid
+                 "tr": transform, "cr": time.time() if created is None else float(created)}).lastrowid
             if image is not None:
                 c.execute(text("INSERT INTO page_images (page_id, ext, data) VALUES (:p, :e, :d)"),
                           {"p": page_id, "e": image[0], "d": image[1]})
@@ -385,7 +387,8 @@ class Library:
         where = "p.deleted = 0 AND n.deleted = 0"
         if notebook_id is not None:
             where += " AND p.notebook_id = :nb"
-        rows = self._read(lambda c: list(c.execute(text(_PAGE_SQL + f" WHERE {where} ORDER BY p.id"),
+        order = " ORDER BY p.created, p.page_index, p.id"  # in the order they were queued
+        rows = self._read(lambda c: list(c.execute(text(_PAGE_SQL + f" WHERE {where}" + order),
                                                    {"nb": notebook_id})))
         return [_page_info(r) for r in rows]
 
