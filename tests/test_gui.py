@@ -644,3 +644,37 @@ def test_pages_imported_together_keep_the_files_order_not_the_finishing_order(wi
     jobs = window.import_paths(sorted(tmp_path.glob("p*.png")))
     qtbot.waitUntil(lambda: all(j.state == "done" for j in jobs), timeout=120_000)
     assert [p.source_name for p in window.library.pages()] == ["p1.png", "p2.png", "p3.png", "p4.png"]
+
+
+def test_delete_in_the_page_list_deletes_the_page_not_the_strokes(window, monkeypatch, qtbot):
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QMessageBox
+
+    keep = add_lines_page(window, 2)
+    pid = add_lines_page(window, 3)
+    window.select_all()
+    window.library_panel.select("page", pid, emit=False)
+    assert not window.library_panel.rename_button.isEnabled()  # pages keep their file's name
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.Yes)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.library_panel.tree.setFocus()
+    QTest.keyClick(window.library_panel.tree, Qt.Key_Delete)
+    assert asked and [p.id for p in window.library.pages()] == [keep]
+    assert len(window.library.strokes(keep)) == 2
+    window.undo_action.trigger()
+    assert len(window.library.strokes(pid)) == 3  # the page came back whole
+
+
+def test_multipage_scan_with_a_bad_page_says_which_and_how_many(window, qtbot, tmp_path):
+    from tests.test_convert_cli import _duplex_tiff
+
+    scan = _duplex_tiff(tmp_path / "duplex.tif", damage_page_2=True)
+    with qtbot.waitSignal(window.pagesAdded, timeout=90_000):
+        (job,) = window.import_paths([scan])
+    assert window.jobs_panel.status_text(job).startswith("2 of 3 pages imported. Page 2: The image file is")
+    window.library_panel.refresh()
+    top = window.library_panel.tree.topLevelItem(0)
+    labels = [top.child(i).text(0).splitlines()[0] for i in range(top.childCount())]
+    assert labels == ["duplex.tif p1", "duplex.tif p3"]

@@ -414,3 +414,12 @@ def test_words_keep_their_ink_after_it_is_cut_or_merged(lib):
     xs = np.concatenate([res.strokes[i].points[:, 0] for i in hello.stroke_ids])
     assert xs.min() >= 20 and xs.max() <= 90                      # strokes 0 and 1 span x 20..90
     assert res.words[1].stroke_ids == [i for i, s in enumerate(res.strokes) if 100 <= s.points[0, 0] < 180]
+
+
+def test_two_notebooks_cannot_share_a_name(lib):
+    a = lib.create_notebook("Physics")
+    b = lib.create_notebook("Maths")
+    with pytest.raises(LibraryError, match="named Physics already"):
+        lib.rename_notebook(b, "Physics")
+    lib.rename_notebook(a, "Physics")  # its own name again is no clash (and no undo step)
+    assert sorted(n.name for n in lib.notebooks()) == ["Maths", "Physics"]

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+LOCKED = "  (locked)"
+
 
 class LayersPanel(QWidget):
     """Top of the list is the top layer. ``activeLayerChanged(id)`` picks where new ink goes."""
@@ -77,7 +79,7 @@ class LayersPanel(QWidget):
         self._filling = True
         self.list.clear()
         for layer in self.layers():
-            lock = " 🔒" if layer.locked else ""
+            lock = LOCKED if layer.locked else ""  # words, not an emoji that many fonts lack
             label = f"{layer.name}{lock}" + ("  (scan)" if layer.kind == "image" else "")
             item = QListWidgetItem(label)
             item.setData(Qt.UserRole, layer.id)
@@ -133,7 +135,7 @@ class LayersPanel(QWidget):
         if visible != bool(layer.visible):
             self.editor.apply(self.library.set_layer_visible, layer.id, visible)
             return
-        name = item.text().replace(" 🔒", "").replace("  (scan)", "").strip()
+        name = item.text().replace(LOCKED, "").replace("  (scan)", "").strip()
         if name and name != layer.name:
             self.editor.apply(self.library.rename_layer, layer.id, name)
 

@@ -141,7 +141,10 @@ class LibraryPanel(QWidget):
                 parent.setData(0, KIND, "notebook")
                 parent.setData(0, ID, None)
                 self.tree.addTopLevelItem(parent)
-            label = f"{page.source_name or f'Page {n}'}\n{page.stroke_count} strokes"
+            name = page.source_name or f"Page {n}"
+            if page.page_count > 1:  # the pages of one multi-page scan, told apart
+                name += f" p{page.page_index + 1}"
+            label = f"{name}\n{page.stroke_count} strokes"
             item = QTreeWidgetItem(parent, [label])
             item.setData(0, KIND, "page")
             item.setData(0, ID, page.id)
@@ -217,13 +220,20 @@ class LibraryPanel(QWidget):
                     self.tree.blockSignals(not emit)
                     self.tree.setCurrentItem(item)
                     self.tree.blockSignals(False)
+                    self._update_buttons(item)
                     return True
         return False
 
     def page_ids(self) -> list[int]:
         return [p.id for p in self.library.pages()] if self.library is not None else []
 
+    def _update_buttons(self, item: QTreeWidgetItem | None) -> None:
+        notebook = item is not None and item.data(0, KIND) == "notebook" and item.data(0, ID) is not None
+        self.rename_button.setEnabled(notebook)  # pages keep their file's name
+        self.rename_button.setToolTip("Rename the notebook" if notebook else "Only notebooks can be renamed")
+
     def _on_current(self, item: QTreeWidgetItem | None, _prev: Any) -> None:
+        self._update_buttons(item)
         if item is not None and item.data(0, KIND) == "page" and not self._filling:
             self.pageActivated.emit(int(item.data(0, ID)))
 

@@ -3,6 +3,7 @@ menu or drag-and-drop (one code path), export, settings and replay."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable
 from concurrent import futures
@@ -273,7 +274,11 @@ class MainWindow(QMainWindow):
             self.canvas.set_selection([])
 
     def delete_selection(self) -> None:
-        if self.canvas.selection:
+        """Delete (or Backspace) deletes what has the focus: the page or notebook in the library
+        list (after asking), else the selected strokes."""
+        if self.library_panel.tree.hasFocus():
+            self.library_panel.delete_current()
+        elif self.canvas.selection:
             self.editor.apply(self.library.delete_strokes, list(self.canvas.selection))
 
     def recolor_selection(self) -> None:
@@ -487,6 +492,11 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
         elif event.kind in ("failed", "unreadable"):
             self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
+        elif event.kind == "folder_missing":
+            self.statusBar().showMessage(f"The watch folder {event.path} is not there; new files are "
+                                         "taken once it is back.", 8000)
+        elif event.kind == "folder_back":
+            self.statusBar().showMessage(f"The watch folder {event.path} is back.", 8000)
 
     def closeEvent(self, event: Any) -> None:
         self.replay.stop()
@@ -516,6 +526,11 @@ class MainWindow(QMainWindow):
 ALREADY = "Already in the library"  # an import job's note when the file was there before
 
 
+def _page_number(message: str) -> list[int]:
+    """The page a "Page 3: ..." sentence is about, to list them in page order."""
+    return [int(d) for d in re.findall(r"\d+", message)[:1]]
+
+
 def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: dict,
                 created: float | None = None) -> Any:
     """A plain function of plain data for the pool: convert one file, store its pages, and
@@ -534,7 +549,9 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: di
         skipped: list[Any] = []  # pages of a multi-page file that did not convert
         results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled, errors=skipped)
         if skipped:
-            ctx.note(" ".join(e.message for e in skipped))
+            count = results[0].page_count
+            why = sorted((e.message for e in skipped), key=_page_number)
+            ctx.note(f"{len(results)} of {count} pages imported. " + " ".join(why))
         ctx.check()
         data = path.read_bytes()
         ids = []

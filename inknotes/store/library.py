@@ -67,6 +67,7 @@ class PageInfo:
     page_index: int = 0
     engine: str = ""
     deleted: bool = False
+    page_count: int = 1  # pages in its file (a multi-page TIFF)
 
 
 @dataclass(frozen=True)
@@ -296,6 +297,10 @@ class Library:
 
         def tx(c: Connection) -> None:
             old = self._notebook_row(c, notebook_id)[1]
+            clash = c.execute(text("SELECT 1 FROM notebooks WHERE name = :n AND id != :i AND deleted = 0"),
+                              {"n": name, "i": int(notebook_id)}).first()
+            if clash is not None:  # imports and messages find notebooks by name
+                raise self._err(f"There is a notebook named {name} already; choose another name.")
             if old != name:
                 rec = cmds.Recorder(c, "rename_notebook", f"Rename notebook to {name}")
                 rec.update("notebooks", notebook_id, {"name": old}, {"name": name})
@@ -897,12 +902,12 @@ _PAGE_SQL = (
     "(SELECT count(*) FROM layers l JOIN strokes s ON s.layer_id = l.id WHERE l.page_id = p.id "
     "AND (l.deleted = 1 OR l.kind != 'ink') AND s.deleted = 0), "
     "p.width, p.height, p.dpi, p.created, p.sha256, p.source_path, "
-    "p.page_index, p.engine, p.deleted FROM pages p JOIN notebooks n ON n.id = p.notebook_id")
+    "p.page_index, p.engine, p.deleted, p.page_count FROM pages p JOIN notebooks n ON n.id = p.notebook_id")
 
 
 def _page_info(r: Any) -> PageInfo:
     return PageInfo(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7], datetime.fromtimestamp(r[8]), r[9],
-                    r[10], r[11], r[12], bool(r[13]))
+                    r[10], r[11], r[12], bool(r[13]), int(r[14] or 1))
 
 
 def _ingest(r: Any) -> IngestRow:
