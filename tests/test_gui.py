@@ -678,3 +678,24 @@ def test_multipage_scan_with_a_bad_page_says_which_and_how_many(window, qtbot, t
     top = window.library_panel.tree.topLevelItem(0)
     labels = [top.child(i).text(0).splitlines()[0] for i in range(top.childCount())]
     assert labels == ["duplex.tif p1", "duplex.tif p3"]
+
+
+def test_layer_opacity_follows_the_keys_and_ink_stays_above_the_scan(window, qtbot):
+    from PySide6.QtTest import QTest
+
+    pid = add_lines_page(window, 1)
+    panel = window.layers_panel
+    ink = next(lay for lay in window.library.layers(pid) if lay.kind == "ink")
+    panel.select(ink.id)
+    QTest.keyClick(panel.opacity, Qt.Key_PageDown)
+    QTest.keyClick(panel.opacity, Qt.Key_PageDown)
+    qtbot.waitUntil(lambda: next(lay for lay in window.library.layers(pid) if lay.id == ink.id).opacity < 1,
+                    timeout=5000)
+    assert "opacity" in window.library.undo_text().lower()
+    window.undo_action.trigger()  # the two presses were one step
+    assert next(lay for lay in window.library.layers(pid) if lay.id == ink.id).opacity == 1.0
+    panel.select(ink.id)
+    for _ in range(3):
+        panel.move_current(-1)  # down, past the scan: it stops just above it
+    scan = next(lay for lay in window.library.layers(pid) if lay.kind == "image")
+    assert next(lay for lay in window.library.layers(pid) if lay.id == ink.id).order > scan.order

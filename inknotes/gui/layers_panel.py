@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -54,7 +54,14 @@ class LayersPanel(QWidget):
         lay.addLayout(row2)
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.currentItemChanged.connect(self._on_current)
-        self.opacity.sliderReleased.connect(lambda: self.set_opacity(self.opacity.value() / 100))
+        # a drag applies on release; keys, the wheel and clicks on the groove apply once they
+        # pause (one undo step for a run of PageDowns, not one per press)
+        self._opacity_timer = QTimer(self, singleShot=True, interval=350)
+        self._opacity_for: Any = None  # the layer the pending value is for (the list may move on)
+        self._opacity_timer.timeout.connect(self._apply_opacity)
+        self.opacity.sliderReleased.connect(self._opacity_changed)
+        self.opacity.valueChanged.connect(lambda _v: None if self.opacity.isSliderDown()
+                                          else self._opacity_changed())
         self.lock_button.toggled.connect(self._on_lock)
         self.add_button.clicked.connect(lambda: self.add_layer())
         self.up_button.clicked.connect(lambda: self.move_current(+1))
@@ -105,6 +112,9 @@ class LayersPanel(QWidget):
         return item.data(Qt.UserRole + 1) if item else None
 
     def _sync_controls(self) -> None:
+        if self._opacity_timer.isActive():  # a value still pending goes to the layer it was for
+            self._opacity_timer.stop()
+            self._apply_opacity()
         layer = self.current_layer()
         enabled = layer is not None
         for w in (self.opacity, self.lock_button, self.up_button, self.down_button, self.delete_button):
@@ -140,9 +150,16 @@ class LayersPanel(QWidget):
             self.editor.apply(self.library.rename_layer, layer.id, name)
 
     # ---- actions -------------------------------------------------------------------------
-    def set_opacity(self, value: float) -> None:
-        layer = self.current_layer()
-        if layer is not None:
+    def _opacity_changed(self) -> None:
+        self._opacity_for = self.current_layer()
+        self._opacity_timer.start()
+
+    def _apply_opacity(self) -> None:
+        self.set_opacity(self.opacity.value() / 100, self._opacity_for)
+
+    def set_opacity(self, value: float, layer: Any = None) -> None:
+        layer = layer or self.current_layer()
+        if layer is not None and abs(float(layer.opacity) - float(value)) > 1e-6:
             self.editor.apply(self.library.set_layer_opacity, layer.id, float(value))
 
     def _on_lock(self, locked: bool) -> None:
@@ -173,7 +190,9 @@ class LayersPanel(QWidget):
         if layer is None:
             return
         orders = sorted(lay.order for lay in self.layers())
-        new = min(max(layer.order + delta, orders[0]), orders[-1])
+        scan = [lay.order for lay in self.layers() if lay.kind == "image"]
+        lowest = orders[0] if layer.kind == "image" or not scan else min(scan) + 1
+        new = min(max(layer.order + delta, lowest), orders[-1])  # ink stays above the scan
         if new != layer.order:
             self.editor.apply(self.library.reorder_layer, layer.id, new)
 
