@@ -699,3 +699,17 @@ def test_layer_opacity_follows_the_keys_and_ink_stays_above_the_scan(window, qtb
         panel.move_current(-1)  # down, past the scan: it stops just above it
     scan = next(lay for lay in window.library.layers(pid) if lay.kind == "image")
     assert next(lay for lay in window.library.layers(pid) if lay.id == ink.id).order > scan.order
+
+
+def test_erasing_on_a_locked_layer_says_why_nothing_happened(window):
+    pid = add_lines_page(window, 2)
+    ink = next(lay for lay in window.library.layers(pid) if lay.kind == "ink")
+    window.layers_panel.select(ink.id)
+    window.layers_panel.lock_button.click()
+    window.set_tool("stroke_eraser")
+    drag(window.canvas, [(300, 80), (300, 120)])  # across the first line
+    assert len(window.library.strokes(pid)) == 2
+    assert window.statusBar().currentMessage() == "The layer Ink is locked; unlock it to erase there."
+    window.statusBar().clearMessage()
+    drag(window.canvas, [(300, 500), (310, 520)])  # over nothing: nothing to say
+    assert window.statusBar().currentMessage() == ""

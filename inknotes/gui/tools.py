@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen, QTransform
 
-from ..ink import PEN_UP_MS, Stroke
+from ..ink import PEN_UP_MS, Stroke, resample
 from .paths import make_pen, polylines_path
 
 PICK_PX = 6.0  # click tolerance in screen pixels
@@ -134,7 +134,27 @@ class StrokeEraserTool(Tool):
         canvas.set_preview(polylines_path([np.asarray(self.points)]), pen)
 
     def finish(self, canvas: Any, path: np.ndarray, mods: Any) -> None:
-        canvas.editor.apply(canvas.library.erase, canvas.page_id, path, self.radius(canvas), mode=self.mode)
+        r = self.radius(canvas)
+        before = canvas.library.undo_text()
+        canvas.editor.apply(canvas.library.erase, canvas.page_id, path, r, mode=self.mode)
+        if canvas.library.undo_text() == before:  # nothing erased: say so when a lock is why
+            locked = _locked_layer_under(canvas, np.asarray(path, np.float64).reshape(-1, 2), r)
+            if locked:
+                canvas.editor.failed.emit(f"The layer {locked} is locked; unlock it to erase there.")
+
+
+def _locked_layer_under(canvas: Any, path: np.ndarray, r: float) -> str | None:
+    """The name of a visible, locked layer with a stroke within ``r`` of the eraser's path."""
+    names = {lay.id: lay.name for lay in canvas.layers if lay.visible and lay.locked}
+    if names and len(path) > 1:  # the eraser's path, not only its corners (a quick drag has few)
+        path = resample(path, max(r / 2, 0.5))
+    for sid, lid in canvas.stroke_layer.items():
+        if lid in names and sid in canvas.strokes and len(path):
+            pts = np.asarray(canvas.strokes[sid].points, np.float64)
+            d2 = ((pts[:, None, :] - path[None, :, :]) ** 2).sum(-1)
+            if float(d2.min()) <= r * r:
+                return names[lid]
+    return None
 
 
 class PointEraserTool(StrokeEraserTool):
