@@ -53,6 +53,7 @@ class Job:
         self.progress: tuple[int, int] = (0, 0)
         self.error: str | None = None
         self.note: str | None = None
+        self.retryable = True  # a jobs list may offer to run it again
         self.future: Future = Future()
         self._cancel = threading.Event()
         self._listeners: list[Listener] = []
@@ -99,6 +100,15 @@ class Job:
             else:
                 self.future.set_result(result)
         self._emit(state)
+
+
+def failed_record(name: str, error: str) -> Job:
+    """A job that never ran, recorded as failed with its sentence, for a jobs list: a watched
+    file refused before any conversion (the watch folder retries on its own, so no retry here)."""
+    job = Job(name, gpu=False)
+    job.retryable = False
+    job._finish("failed", error=error)
+    return job
 
 
 class JobPool:

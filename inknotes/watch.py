@@ -590,18 +590,22 @@ class Watcher:
         except Cancelled:
             self.library.ingest_record(sha, str(path), "queued")
             raise
-        except InknotesError as e:
-            self._failed_attempt(sha, path, row.attempts, e.message, None)
-            return []
-        except OSError as e:
-            self._failed_attempt(sha, path, row.attempts, f"The file could not be read ({e.strerror}).", None)
-            return []
-        except Exception as e:
-            log.exception("converting %s crashed", path)
-            self._failed_attempt(sha, path, row.attempts,
-                                 f"Unexpected error while converting ({type(e).__name__}: {e}).", None)
+        except Exception as e:  # noqa: BLE001 - whatever one file does, the watcher goes on
+            if isinstance(e, InknotesError):
+                message = e.message
+            elif isinstance(e, OSError):
+                message = f"The file could not be read ({e.strerror})."
+            else:
+                log.exception("converting %s crashed", path)
+                message = f"Unexpected error while converting ({type(e).__name__}: {e})."
+            note = getattr(ctx, "note", None)
+            if note:  # a jobs list shows the job with this sentence, not as simply done
+                note(message)
+            self._failed_attempt(sha, path, row.attempts, message, None)
             return []
         self.library.ingest_record(sha, str(path), "done", page_id=ids[0] if ids else None)
+        if skipped and getattr(ctx, "note", None):
+            ctx.note(" ".join(e.message for e in skipped))
         self._emit(WatchEvent("added", path, sha, ids, error=" ".join(e.message for e in skipped) or None))
         self._archive(path)
         return ids

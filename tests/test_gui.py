@@ -340,6 +340,12 @@ def test_watch_folder_setting_brings_pages_in(qtbot, user_dirs):
         qtbot.waitUntil(lambda: len(win.library_panel.page_ids()) == 1, timeout=90_000)
         qtbot.waitUntil(lambda: win.canvas.page_id is not None and len(win.canvas.strokes) > 5,
                         timeout=30_000)  # the window was told and shows the new page
+        (inbox / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"not an image" * 40)
+        # each watched file is a row of the Jobs panel, a failure with its sentence
+        rows = win.jobs_panel.rows
+        qtbot.waitUntil(lambda: any("damaged" in item.text(2) or "not an image" in item.text(2)
+                                    for item in rows.values()), timeout=60_000)
+        assert any(item.text(0) == "watch: page.png" and item.text(2) == "Done" for item in rows.values())
     finally:
         win.close()
         pool.shutdown()

@@ -114,7 +114,7 @@ class JobsPanel(QWidget):
             self.tree.scrollToItem(item)  # keep what is happening (or went wrong) in view
         final = job.state in ("done", "failed", "cancelled")
         cancel.setVisible(not final)
-        retry.setVisible(job.state in ("failed", "cancelled"))
+        retry.setVisible(job.state in ("failed", "cancelled") and job.retryable)
 
     def retry(self, job: Any) -> None:
         new = self.jobs.retry(job)

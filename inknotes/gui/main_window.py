@@ -474,7 +474,8 @@ class MainWindow(QMainWindow):
             try:
                 from ..watch import Watcher
                 self.watcher = Watcher(self.settings["watch_folder"], self.library,
-                                       engine=self.settings.get("engine") or "tracer", pool=self.jobs.pool)
+                                       engine=self.settings.get("engine") or "tracer",
+                                       pool=_ListedPool(self.jobs))
                 self.watcher.add_listener(self._watch_event.emit)  # worker thread -> queued signal
                 self.watcher.start()
             except (ImportError, InknotesError, OSError) as e:
@@ -492,6 +493,9 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
         elif event.kind in ("failed", "unreadable"):
             self.statusBar().showMessage(f"{event.path.name}: {event.error}", 8000)
+            if event.kind == "failed":  # also a row of the Jobs panel, which the next message cannot cover
+                from ..jobs import failed_record
+                self.jobs_panel.add_job(failed_record(f"watch: {event.path.name}", event.error or ""))
         elif event.kind == "folder_missing":
             self.statusBar().showMessage(f"The watch folder {event.path} is not there; new files are "
                                          "taken once it is back.", 8000)
@@ -521,6 +525,20 @@ class MainWindow(QMainWindow):
                 QApplication.processEvents()
             futures.wait([j.future for j in active], timeout=15)
             self.library.close()
+
+
+class _ListedPool:
+    """The job pool as the watch folder sees it: its conversions go through QtJobs, so they show
+    in the Jobs panel with their outcome (one line each, not a status message the next covers)."""
+
+    def __init__(self, jobs: QtJobs):
+        self._jobs = jobs
+
+    def submit(self, fn: Any, *, name: str = "", gpu: bool = False) -> Any:
+        return self._jobs.submit(fn, name=name, gpu=gpu, kind="watch")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jobs.pool, name)
 
 
 ALREADY = "Already in the library"  # an import job's note when the file was there before
