@@ -59,6 +59,9 @@ class SettingsDialog(QDialog):
         form.addRow("", self.watch_enabled)
         form.addRow("Watch folder", _folder_row(self.watch_folder, self, "Watch folder"))
         form.addRow("Export folder", _folder_row(self.export_folder, self, "Default export folder"))
+        self.export_folder.setToolTip("Where the export dialog starts; each export remembers the folder "
+                                      "it wrote to, as the next start")
+        self.export_folder.setPlaceholderText("the last folder exported to")
         form.addRow("Theme", self.theme)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
