@@ -494,7 +494,7 @@ class Library:
         def tx(c: Connection) -> int:
             self._page_live(c, page_id)
             lid = _insert_layer(c, int(page_id), name, "ink", _next_layer_order(c, page_id))
-            rec = cmds.Recorder(c, "add_layer", f"Add layer {name}")
+            rec = cmds.Recorder(c, "add_layer", f"Add layer \u201c{name}\u201d")
             rec.inserted("layers", lid)
             rec.finish()
             return lid
