@@ -70,7 +70,7 @@ def apply_theme(theme: str) -> None:
                             (QPalette.Text, "#e6e6e6"), (QPalette.Button, "#34363b"),
                             (QPalette.ButtonText, "#e6e6e6"), (QPalette.Highlight, "#3d7bd9"),
                             (QPalette.HighlightedText, "#ffffff"), (QPalette.ToolTipBase, "#34363b"),
-                            (QPalette.ToolTipText, "#e6e6e6")):
+                            (QPalette.ToolTipText, "#e6e6e6"), (QPalette.PlaceholderText, "#9a9ca0")):
             pal.setColor(role, QColor(color))
         for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
             pal.setColor(QPalette.Disabled, role, QColor("#7a7c80"))
