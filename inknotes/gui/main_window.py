@@ -326,7 +326,10 @@ class MainWindow(QMainWindow):
     def toggle_replay(self) -> None:
         if self.replay.running:
             self.replay.stop()
-        elif not self.replay.start():
+            return
+        if self.canvas.selection:  # the selection box would sit over the animation
+            self.canvas.set_selection([])
+        if not self.replay.start():
             self.statusBar().showMessage("This page has no strokes to replay.", 4000)
 
     # ---- pages ---------------------------------------------------------------------------
