@@ -660,7 +660,6 @@ def test_delete_in_the_page_list_deletes_the_page_not_the_strokes(window, monkey
     pid = add_lines_page(window, 3)
     window.select_all()
     window.library_panel.select("page", pid, emit=False)
-    assert not window.library_panel.rename_button.isEnabled()  # pages keep their file's name
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.Yes)
     window.activateWindow()
@@ -719,3 +718,18 @@ def test_erasing_on_a_locked_layer_says_why_nothing_happened(window):
     window.statusBar().clearMessage()
     drag(window.canvas, [(300, 500), (310, 520)])  # over nothing: nothing to say
     assert window.statusBar().currentMessage() == ""
+
+
+def test_a_page_can_be_renamed_and_the_name_undone(window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    pid = add_lines_page(window, 1)
+    window.library_panel.select("page", pid, emit=False)
+    assert window.library_panel.rename_button.isEnabled()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Lecture 3", True))
+    window.library_panel.rename_button.click()
+    assert window.library.page_info(pid).source_name == "Lecture 3"
+    top = window.library_panel.tree.topLevelItem(0)
+    assert top.child(0).text(0).startswith("Lecture 3\n")
+    window.undo_action.trigger()
+    assert window.library.page_info(pid).source_name == "lines.png"

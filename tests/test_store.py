@@ -44,7 +44,7 @@ def lib(tmp_path):
 
 def snapshot(lib: Library) -> tuple:
     """Everything a user sees of the library, for before/after comparisons."""
-    pages = [(p.id, p.notebook, p.stroke_count) for p in lib.pages()]
+    pages = [(p.id, p.notebook, p.stroke_count, p.source_name) for p in lib.pages()]
     nbs = [(n.id, n.name, n.page_count) for n in lib.notebooks()]
     body = []
     for p in lib.pages():
@@ -143,6 +143,7 @@ EDITS = {
     "delete_layer": lambda lib, pid, ids, lay: lib.delete_layer(lay[1]),
     "add_layer": lambda lib, pid, ids, lay: lib.add_layer(pid, "Notes"),
     "delete_page": lambda lib, pid, ids, lay: lib.delete_page(pid),
+    "rename_page": lambda lib, pid, ids, lay: lib.rename_page(pid, "Lecture 3"),
     "rename_notebook": lambda lib, pid, ids, lay: lib.rename_notebook(lib.page_info(pid).notebook_id, "Work"),
     "delete_notebook": lambda lib, pid, ids, lay: lib.delete_notebook(lib.page_info(pid).notebook_id),
 }

@@ -8,9 +8,10 @@ from typing import Any
 import cv2
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -109,6 +110,8 @@ class LibraryPanel(QWidget):
         self.tree.itemChanged.connect(self._on_renamed)
         self.new_button.clicked.connect(lambda: self.new_notebook())
         self.rename_button.clicked.connect(self._rename_current)
+        rename_key = QShortcut(QKeySequence(Qt.Key_F2), self.tree, context=Qt.WidgetShortcut)
+        rename_key.activated.connect(self._rename_current)  # pages too, not only editable notebooks
         self.delete_button.clicked.connect(lambda: self.delete_current())
 
     # ---- contents ------------------------------------------------------------------------
@@ -228,9 +231,9 @@ class LibraryPanel(QWidget):
         return [p.id for p in self.library.pages()] if self.library is not None else []
 
     def _update_buttons(self, item: QTreeWidgetItem | None) -> None:
-        notebook = item is not None and item.data(0, KIND) == "notebook" and item.data(0, ID) is not None
-        self.rename_button.setEnabled(notebook)  # pages keep their file's name
-        self.rename_button.setToolTip("Rename the notebook" if notebook else "Only notebooks can be renamed")
+        kind = item.data(0, KIND) if item is not None and item.data(0, ID) is not None else None
+        self.rename_button.setEnabled(kind is not None)
+        self.rename_button.setToolTip(f"Rename the {kind}" if kind else "Choose a notebook or page to rename")
 
     def _on_current(self, item: QTreeWidgetItem | None, _prev: Any) -> None:
         self._update_buttons(item)
@@ -252,8 +255,17 @@ class LibraryPanel(QWidget):
 
     def _rename_current(self) -> None:
         item = self.tree.currentItem()
-        if item is not None and item.data(0, KIND) == "notebook" and item.data(0, ID) is not None:
+        if item is None or item.data(0, ID) is None:
+            return
+        if item.data(0, KIND) == "notebook":
             self.tree.editItem(item, 0)
+            return
+        page = self.library.page_info(item.data(0, ID))  # two-line label: ask for the name alone
+        name, ok = QInputDialog.getText(self, "Rename page", "Page name:", text=page.source_name)
+        if ok and name.strip():
+            self.editor.apply(self.library.rename_page, page.id, name)
+            self.refresh()
+            self.changed.emit()
 
     def _on_renamed(self, item: QTreeWidgetItem, _col: int) -> None:
         if self._filling or item.data(0, KIND) != "notebook" or item.data(0, ID) is None:

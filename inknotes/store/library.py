@@ -443,6 +443,24 @@ class Library:
             transform=np.asarray(json.loads(meta[1]), float) if meta[1] else None,
             image=self.page_image(page_id))
 
+    def rename_page(self, page_id: int, name: str) -> None:
+        """Give a page the name the library, search hits and exports show (its file's name until
+        then); the file's own path is kept."""
+        name = name.strip()
+        if not name:
+            raise self._err("A page needs a name.")
+
+        def tx(c: Connection) -> None:
+            row = c.execute(text("SELECT source_name FROM pages WHERE id = :p AND deleted = 0"),
+                            {"p": int(page_id)}).first()
+            if row is None:
+                raise self._err(f"Page {page_id} is not in the library.")
+            if row[0] != name:
+                rec = cmds.Recorder(c, "rename_page", f"Rename page to {name}")
+                rec.update("pages", int(page_id), {"source_name": row[0]}, {"source_name": name})
+                rec.finish()
+        self._write(tx)
+
     def delete_page(self, page_id: int) -> None:
         def tx(c: Connection) -> None:
             name = c.execute(text("SELECT source_name FROM pages WHERE id = :p AND deleted = 0"),
