@@ -733,3 +733,26 @@ def test_a_page_can_be_renamed_and_the_name_undone(window, monkeypatch):
     assert top.child(0).text(0).startswith("Lecture 3\n")
     window.undo_action.trigger()
     assert window.library.page_info(pid).source_name == "lines.png"
+
+
+def test_inksight_chosen_without_a_model_fails_the_import_in_one_sentence(qtbot, user_dirs):
+    from inknotes import settings
+    from inknotes.gui.main_window import MainWindow
+    from inknotes.jobs import JobPool
+    from inknotes.store import Library
+
+    settings.update(engine="inksight", inksight_model=None)
+    library = Library.open(user_dirs / "NoModel.inknotes", create=True)
+    pool = JobPool(cpu_workers=1)
+    win = MainWindow(library, pool=pool)
+    try:
+        with qtbot.waitSignal(win.jobs.finished, timeout=120_000):
+            (job,) = win.import_paths([FIXTURE])
+        assert job.state == "failed" and "No InkSight model is set" in job.error
+        assert win.jobs_panel.status_text(job) == job.error and library.pages() == []
+    finally:
+        win.close()
+        pool.shutdown()
+        win.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        library.close()
