@@ -26,6 +26,14 @@ class InknotesError(Exception):
 class InputError(InknotesError):
     """An input file cannot be read as an image we can convert."""
 
+    page: int | None = None  # which page of a multi-page file (1-based), when it is about one
+
+    def for_page(self, number: int) -> InputError:
+        """This error as about page ``number`` of a multi-page file ("Page 2: ...")."""
+        self.page = number
+        self.message = f"Page {number}: {self.message}"
+        return self
+
 
 class OutputError(InknotesError):
     """An output file or folder cannot be written."""

@@ -163,7 +163,7 @@ def load_pages(path: str | Path, errors: list[InputError] | None = None) -> list
                 except InputError as e:
                     if count == 1:
                         raise
-                    e.message = f"Page {i + 1}: {e.message}"
+                    e.for_page(i + 1)
                     if errors is None:
                         raise
                     bad.append(e)

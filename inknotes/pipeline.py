@@ -31,8 +31,8 @@ def convert_file(path: str | Path, engine_name: str = "tracer", engine_options: 
     """Every page of one input file, converted. Raises InknotesError subclasses naming the file.
 
     With ``errors``, a page of a multi-page file that cannot be read or holds no writing (the
-    blank back of a duplex scan) is appended there ("Page 2: ...") and the other pages still
-    convert; the file fails only when no page converts."""
+    blank back of a duplex scan) is appended there ("Page 2: ...", in page order) and the other
+    pages still convert; the file fails only when no page converts."""
     path = Path(path)
     pages = imaging.load_pages(path, errors)
     engine = engine or get_engine(engine_name, **(engine_options or {}))
@@ -52,10 +52,12 @@ def convert_file(path: str | Path, engine_name: str = "tracer", engine_options: 
             if e.path is None:
                 e.path = str(path)
             if page.page_count > 1:
-                e.message = f"Page {page.page_index + 1}: {e.message}"
+                e.for_page(page.page_index + 1)
             if errors is None:
                 raise
             errors.append(e)
+    if errors:
+        errors.sort(key=lambda e: e.page or 0)  # unreadable and blank pages in page order
     if not results and errors:  # no page converted: the file failed (one sentence, not one per page)
         first = errors[0]
         if len(errors) > 1:

@@ -45,8 +45,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             return 1
         page = next((p for p in pages if p.page_index == args.page - 1), None)
         if page is None:
-            why = next(e.message for e in unreadable if e.message.startswith(f"Page {args.page}:"))
-            report(args.image, why)
+            report(args.image, next(e.message for e in unreadable if e.page == args.page))
             return 1
         if count > 1 and args.page == 1 and not args.inkml:
             print(f"inknotes: {args.image} has {count} pages; replaying page 1 (--page N for another)",

@@ -149,14 +149,15 @@ def test_empty_folder_is_reported_even_after_a_missing_file(tmp_path, capsys):
     assert f"{empty}: The folder holds no images" in err
 
 
-def _duplex_tiff(path: Path, damage_page_2: bool) -> Path:
-    """Handwriting, then a blank back (or a page whose data is overwritten), then handwriting."""
+def _duplex_tiff(path: Path, damage_page_2: bool, damage_page: int | None = None) -> Path:
+    """Handwriting, then a blank back (or a page whose data is overwritten), then handwriting;
+    ``damage_page`` (1-based) overwrites that page's data instead."""
     ink = [Image.open(FIX / name).convert("RGB") for name in ("word_photo.png", "line_scan.png")]
     ink[0].save(path, save_all=True, append_images=[Image.new("RGB", ink[1].size, "white"), ink[1]],
                 compression="tiff_lzw")
-    if damage_page_2:
+    if damage_page_2 or damage_page:
         with Image.open(path) as im:
-            im.seek(1)
+            im.seek((damage_page or 2) - 1)
             start, size = im.tag_v2[273][0], sum(im.tag_v2[279])
         raw = bytearray(path.read_bytes())
         noise = np.random.default_rng(0).integers(0, 256, size - 10, np.uint8)
@@ -261,3 +262,14 @@ def test_killing_a_parallel_convert_leaves_no_workers_behind(tmp_path):
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "worker processes outlived a killed inknotes convert"
+
+
+def test_skipped_pages_are_listed_in_page_order(tmp_path):
+    # page 2 blank (found converting), page 3 damaged (found decoding, before any converting)
+    from inknotes.pipeline import convert_file
+
+    skipped: list = []
+    (page,) = convert_file(_duplex_tiff(tmp_path / "d.tif", False, damage_page=3), errors=skipped)
+    assert page.page_index == 0
+    assert [e.page for e in skipped] == [2, 3]
+    assert [e.message.split(":")[0] for e in skipped] == ["Page 2", "Page 3"]

@@ -3,7 +3,6 @@ menu or drag-and-drop (one code path), export, settings and replay."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from concurrent import futures
@@ -547,11 +546,6 @@ class _ListedPool:
 ALREADY = "Already in the library"  # an import job's note when the file was there before
 
 
-def _page_number(message: str) -> list[int]:
-    """The page a "Page 3: ..." sentence is about, to list them in page order."""
-    return [int(d) for d in re.findall(r"\d+", message)[:1]]
-
-
 def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: dict,
                 created: float | None = None) -> Any:
     """A plain function of plain data for the pool: convert one file, store its pages, and
@@ -571,8 +565,7 @@ def _import_job(library: Any, path: Path, engine: str, notebook: Any, thumbs: di
         results = convert_file(path, engine, progress=ctx.progress, cancel=ctx.cancelled, errors=skipped)
         if skipped:
             count = results[0].page_count
-            why = sorted((e.message for e in skipped), key=_page_number)
-            ctx.note(f"{len(results)} of {count} pages imported. " + " ".join(why))
+            ctx.note(f"{len(results)} of {count} pages imported. " + " ".join(e.message for e in skipped))
         ctx.check()
         data = path.read_bytes()
         ids = []
