@@ -113,50 +113,51 @@ def _changes(conn: Connection, cmd_id: int, desc: bool) -> list[tuple[str, int, 
                                   f"WHERE command_id = :c ORDER BY id {order}"), {"c": cmd_id}))
 
 
+def _next(conn: Connection, undoing: bool) -> tuple[int, str] | None:
+    """(id, description) of the command the next undo (or redo) would apply, if any."""
+    state, order = ("done", "DESC") if undoing else ("undone", "ASC")
+    row = conn.execute(text(f"SELECT id, description FROM commands WHERE state = '{state}' "
+                            f"ORDER BY id {order} LIMIT 1")).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
 def undo(conn: Connection) -> str | None:
-    row = conn.execute(text("SELECT id, description FROM commands WHERE state = 'done' "
-                            "ORDER BY id DESC LIMIT 1")).first()
-    if row is None:
+    cmd = _next(conn, undoing=True)
+    if cmd is None:
         return None
-    for tbl, row_id, before, _ in _changes(conn, row[0], desc=True):
+    for tbl, row_id, before, _ in _changes(conn, cmd[0], desc=True):
         apply(conn, tbl, row_id, _dec(before))
-    conn.execute(text("UPDATE commands SET state = 'undone' WHERE id = :c"), {"c": row[0]})
-    return row[1]
+    conn.execute(text("UPDATE commands SET state = 'undone' WHERE id = :c"), {"c": cmd[0]})
+    return cmd[1]
 
 
 def redo(conn: Connection) -> str | None:
-    row = conn.execute(text("SELECT id, description FROM commands WHERE state = 'undone' "
-                            "ORDER BY id ASC LIMIT 1")).first()
-    if row is None:
+    cmd = _next(conn, undoing=False)
+    if cmd is None:
         return None
-    for tbl, row_id, _, after in _changes(conn, row[0], desc=False):
+    for tbl, row_id, _, after in _changes(conn, cmd[0], desc=False):
         apply(conn, tbl, row_id, _dec(after))
-    conn.execute(text("UPDATE commands SET state = 'done' WHERE id = :c"), {"c": row[0]})
-    return row[1]
+    conn.execute(text("UPDATE commands SET state = 'done' WHERE id = :c"), {"c": cmd[0]})
+    return cmd[1]
 
 
 def undo_text(conn: Connection) -> str | None:
-    return conn.execute(text("SELECT description FROM commands WHERE state = 'done' "
-                             "ORDER BY id DESC LIMIT 1")).scalar()
+    cmd = _next(conn, undoing=True)
+    return None if cmd is None else cmd[1]
 
 
 def redo_text(conn: Connection) -> str | None:
-    return conn.execute(text("SELECT description FROM commands WHERE state = 'undone' "
-                             "ORDER BY id ASC LIMIT 1")).scalar()
-
-
-def _next(conn: Connection, undoing: bool) -> int | None:
-    state, order = ("done", "DESC") if undoing else ("undone", "ASC")
-    return conn.execute(text(f"SELECT id FROM commands WHERE state = '{state}' "
-                             f"ORDER BY id {order} LIMIT 1")).scalar()
+    cmd = _next(conn, undoing=False)
+    return None if cmd is None else cmd[1]
 
 
 def target_page(conn: Connection, undoing: bool) -> int | None:
     """The page the next undo (or redo) changes: that of its first stroke, layer or page row;
     None when it changes no page (a notebook) or there is nothing to undo."""
-    cmd = _next(conn, undoing)
-    if cmd is None:
+    nxt = _next(conn, undoing)
+    if nxt is None:
         return None
+    cmd = nxt[0]
     for tbl in ("strokes", "layers"):
         pid = conn.execute(text(f"SELECT t.page_id FROM command_changes c JOIN {tbl} t ON t.id = c.row_id "
                                 f"WHERE c.command_id = :c AND c.tbl = '{tbl}' LIMIT 1"), {"c": cmd}).scalar()
