@@ -115,8 +115,7 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._observer = None
         self._folder_id: tuple[int, int] | None = None
-        self._folder_missing = False
-        self._missing_reason: str | None = None  # "gone" or "unreadable" while _folder_missing
+        self._missing_reason: str | None = None  # "gone" or "unreadable" while the folder cannot be watched
         self._unreadable: set[Path] = set()  # said once each, until readable again
 
     # ------------------------------------------------------------------ setup and checks
@@ -288,7 +287,6 @@ class Watcher:
         if reason == self._missing_reason:
             return
         was, self._missing_reason = self._missing_reason, reason
-        self._folder_missing = missing
         if not missing and was == "unreadable":  # never called gone: its files are simply taken now
             self._unreadable.discard(self.folder)
             return
@@ -315,7 +313,7 @@ class Watcher:
                 self._stop_observer()
             self._set_missing(True)
             return
-        if fid != self._folder_id or not alive or self._folder_missing:
+        if fid != self._folder_id or not alive or self._missing_reason:
             self._stop_observer()
             self._start_observer()
             if self._observer is not None:
@@ -422,7 +420,7 @@ class Watcher:
             if now >= next_folder_check:
                 try:
                     self._check_folder()
-                    if now >= next_rescan and not self._folder_missing:
+                    if now >= next_rescan and not self._missing_reason:
                         self.scan_once()
                         next_rescan = now + self.rescan_seconds
                 except Exception:
@@ -598,15 +596,14 @@ class Watcher:
             else:
                 log.exception("converting %s crashed", path)
                 message = f"Unexpected error while converting ({type(e).__name__}: {e})."
-            note = getattr(ctx, "note", None)
-            if note:  # a jobs list shows the job with this sentence, not as simply done
-                note(message)
+            ctx.note(message)  # a jobs list shows the job with this sentence, not as simply done
             self._failed_attempt(sha, path, row.attempts, message, None)
             return []
         self.library.ingest_record(sha, str(path), "done", page_id=ids[0] if ids else None)
-        if skipped and getattr(ctx, "note", None):
-            ctx.note(" ".join(e.message for e in skipped))
-        self._emit(WatchEvent("added", path, sha, ids, error=" ".join(e.message for e in skipped) or None))
+        not_converted = " ".join(e.message for e in skipped) or None  # pages of a multi-page scan
+        if not_converted:
+            ctx.note(not_converted)
+        self._emit(WatchEvent("added", path, sha, ids, error=not_converted))
         self._archive(path)
         return ids
 
