@@ -383,9 +383,8 @@ class Library:
     def pages_from_file(self, sha256: str) -> list[int]:
         """Every live page stored from the file with this SHA-256, in page order (a multi-page
         file whose first page was skipped, blank, still has its others here)."""
-        rows = self._read(lambda c: list(c.execute(text(
-            "SELECT p.id FROM pages p JOIN notebooks n ON n.id = p.notebook_id WHERE p.sha256 = :s "
-            "AND p.deleted = 0 AND n.deleted = 0 ORDER BY p.page_index, p.id"), {"s": sha256})))
+        rows = self._read(lambda c: list(c.execute(text(_FILE_PAGES + " ORDER BY p.page_index, p.id"),
+                                                   {"s": sha256})))
         return [int(r[0]) for r in rows]
 
     def pages(self, notebook_id: int | None = None) -> list[PageInfo]:
@@ -869,9 +868,12 @@ def _make_engine(path: Path, read_only: bool) -> Engine:
     uri = path.as_uri().replace("file://", "file:", 1) + ("?mode=ro" if read_only else "")
     wal = path.with_name(path.name + "-wal")
 
-    def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
+    def open_uri(u: str) -> sqlite3.Connection:
+        return sqlite3.connect(u, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None)
+
+    def connect() -> sqlite3.Connection:
+        conn = open_uri(uri)
         if not read_only:
             return conn
         try:
@@ -886,8 +888,7 @@ def _make_engine(path: Path, read_only: bool) -> Engine:
             if "unable to open" not in str(e) or held or not _on_read_only_disk(path):
                 raise
             conn.close()
-            return sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False,
-                                   timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            return open_uri(uri + "&immutable=1")
 
     engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=4, max_overflow=12,
                            pool_timeout=60)
@@ -939,10 +940,12 @@ def _insert_notebook(c: Connection, name: str) -> int:
                      {"n": name, "c": time.time()}).lastrowid
 
 
+_FILE_PAGES = ("SELECT p.id FROM pages p JOIN notebooks n ON n.id = p.notebook_id "
+               "WHERE p.sha256 = :s AND p.deleted = 0 AND n.deleted = 0")  # live pages of one file
+
+
 def _find_sha(c: Connection, sha256: str, page_index: int) -> int | None:
-    return c.execute(text("SELECT p.id FROM pages p JOIN notebooks n ON n.id = p.notebook_id "
-                          "WHERE p.sha256 = :s AND p.page_index = :i AND p.deleted = 0 AND n.deleted = 0 "
-                          "ORDER BY p.id LIMIT 1"),
+    return c.execute(text(_FILE_PAGES + " AND p.page_index = :i ORDER BY p.id LIMIT 1"),
                      {"s": sha256, "i": int(page_index)}).scalar()
 
 
