@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+ENGINES = ("tracer", "inksight")  # inknotes.derender's engine names, without importing the engines
+
 
 def at_least(minimum: float, kind: type = int) -> Callable[[str], float]:
     """An argparse ``type`` that reads ``kind`` and refuses values below ``minimum``."""

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .argtypes import at_least
+from .argtypes import ENGINES, at_least
 from .errors import InknotesError
 
 log = logging.getLogger("inknotes")
@@ -77,7 +77,7 @@ def engine_options(args: argparse.Namespace) -> dict:
 
 
 def add_engine_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", default=None, choices=["tracer", "inksight"],
+    p.add_argument("--engine", default=None, choices=ENGINES,
                    help="derendering engine: 'tracer' (built in, CPU) or 'inksight' (the InkSight "
                         "Small-p TensorFlow model, see `inknotes model add`); default: the one in "
                         "settings (`inknotes model add --default` makes it inksight), else tracer")

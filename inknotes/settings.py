@@ -51,16 +51,24 @@ def settings_path() -> Path:
     return config_dir() / "settings.json"
 
 
+def _stored(p: Path) -> dict[str, Any] | None:
+    """What the settings file holds: None when there is none; OSError or ValueError when it
+    cannot be read or is not a JSON object."""
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
+
+
 def load() -> dict[str, Any]:
     """Settings merged over the defaults."""
     out = dict(DEFAULTS)
     p = settings_path()
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            out.update(data)
-    except FileNotFoundError:
-        pass
+        out.update(_stored(p) or {})
     except (OSError, ValueError) as e:
         log.warning("settings file %s unreadable (%s); using defaults", p, e)
     return out
@@ -68,11 +76,10 @@ def load() -> dict[str, Any]:
 
 def _damaged(p: Path) -> bool:
     try:
-        return not isinstance(json.loads(p.read_text(encoding="utf-8")), dict)
-    except FileNotFoundError:
-        return False
+        _stored(p)
     except (OSError, ValueError):
         return True
+    return False
 
 
 def save(values: dict[str, Any]) -> None:

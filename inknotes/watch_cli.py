@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .argtypes import at_least
+from .argtypes import ENGINES, at_least
 from .errors import InknotesError
 from .watch import WatchEvent
 
@@ -44,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quarantine", metavar="DIR", help="move files that keep failing here")
     p.add_argument("--max-attempts", type=at_least(1), default=3, metavar="N",
                    help="tries per file before it is recorded as failed (default 3)")
-    p.add_argument("--engine", default=None, choices=["tracer", "inksight"],
+    p.add_argument("--engine", default=None, choices=ENGINES,
                    help="derendering engine (default: from settings, else tracer)")
 
 

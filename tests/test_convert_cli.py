@@ -273,3 +273,10 @@ def test_skipped_pages_are_listed_in_page_order(tmp_path):
     assert page.page_index == 0
     assert [e.page for e in skipped] == [2, 3]
     assert [e.message.split(":")[0] for e in skipped] == ["Page 2", "Page 3"]
+
+
+def test_the_command_line_offers_exactly_the_engines_there_are():
+    from inknotes.argtypes import ENGINES
+    from inknotes.derender import engine_names
+
+    assert list(ENGINES) == engine_names()

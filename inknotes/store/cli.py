@@ -275,13 +275,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from .library import Library
 
+    query = " ".join(args.text).strip()
     with Library.open(_library_path(args), create=False) as lib:
-        args.text = " ".join(args.text)
-        hits = lib.search(args.text, limit=args.limit)
+        hits = lib.search(query, limit=args.limit)
     for h in hits:
         box = ",".join(f"{v:.0f}" for v in h.box)
         print(f"{h.page_id}\t{h.notebook}\t{h.source_name or '-'}\t{h.text}\t{box}")
     if not hits:  # said on stderr, so a script reading the hits still gets none
-        _report(None, f"No recognised word matches {args.text.strip()!r}." if args.text.strip()
+        _report(None, f"No recognised word matches {query!r}." if query
                 else "Nothing to search for; give a word.")
     return 0
