@@ -2,6 +2,7 @@
 (offscreen). Each test checks something a user would see break."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -54,6 +55,27 @@ def window(qtbot, user_dirs):
     library.close()
     leaked = [w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in before]
     assert not leaked, f"windows left open: {[type(w).__name__ for w in leaked]}"
+
+
+@contextlib.contextmanager
+def own_window(library_path: Path, cpu_workers: int = 2):
+    """A main window made after the test has changed the settings (the ``window`` fixture is
+    made before), closed with its pool and library at the end."""
+    from inknotes.gui.main_window import MainWindow
+    from inknotes.jobs import JobPool
+    from inknotes.store import Library
+
+    library = Library.open(library_path, create=True)
+    pool = JobPool(cpu_workers=cpu_workers)
+    win = MainWindow(library, pool=pool)
+    try:
+        yield win
+    finally:
+        win.close()
+        pool.shutdown()
+        win.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        library.close()
 
 
 def add_lines_page(win, n: int = 3, words: list[Word] | None = None) -> int:
@@ -324,17 +346,11 @@ def test_export_runs_in_the_background_and_reports(window, qtbot, tmp_path):
 
 def test_watch_folder_setting_brings_pages_in(qtbot, user_dirs):
     from inknotes import settings
-    from inknotes.gui.main_window import MainWindow
-    from inknotes.jobs import JobPool
-    from inknotes.store import Library
 
     inbox = user_dirs / "inbox"
     inbox.mkdir()
     settings.update(watch_enabled=True, watch_folder=str(inbox))
-    library = Library.open(user_dirs / "Watched.inknotes", create=True)
-    pool = JobPool(cpu_workers=2)
-    win = MainWindow(library, pool=pool)
-    try:
+    with own_window(user_dirs / "Watched.inknotes") as win:
         assert win.watcher is not None
         (inbox / "page.png").write_bytes(FIXTURE.read_bytes())
         qtbot.waitUntil(lambda: len(win.library_panel.page_ids()) == 1, timeout=90_000)
@@ -346,12 +362,6 @@ def test_watch_folder_setting_brings_pages_in(qtbot, user_dirs):
         qtbot.waitUntil(lambda: any("damaged" in item.text(2) or "not an image" in item.text(2)
                                     for item in rows.values()), timeout=60_000)
         assert any(item.text(0) == "watch: page.png" and item.text(2) == "Done" for item in rows.values())
-    finally:
-        win.close()
-        pool.shutdown()
-        win.deleteLater()
-        QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
-        library.close()
     assert win.watcher is None  # stopped with the window
 
 
@@ -737,22 +747,10 @@ def test_a_page_can_be_renamed_and_the_name_undone(window, monkeypatch):
 
 def test_inksight_chosen_without_a_model_fails_the_import_in_one_sentence(qtbot, user_dirs):
     from inknotes import settings
-    from inknotes.gui.main_window import MainWindow
-    from inknotes.jobs import JobPool
-    from inknotes.store import Library
 
     settings.update(engine="inksight", inksight_model=None)
-    library = Library.open(user_dirs / "NoModel.inknotes", create=True)
-    pool = JobPool(cpu_workers=1)
-    win = MainWindow(library, pool=pool)
-    try:
+    with own_window(user_dirs / "NoModel.inknotes", cpu_workers=1) as win:
         with qtbot.waitSignal(win.jobs.finished, timeout=120_000):
             (job,) = win.import_paths([FIXTURE])
         assert job.state == "failed" and "No InkSight model is set" in job.error
-        assert win.jobs_panel.status_text(job) == job.error and library.pages() == []
-    finally:
-        win.close()
-        pool.shutdown()
-        win.deleteLater()
-        QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
-        library.close()
+        assert win.jobs_panel.status_text(job) == job.error and win.library.pages() == []
