@@ -125,6 +125,7 @@ def test_erase_whole_deletes_touched_strokes_only(lib):
 DOT = Stroke.from_points([[1, 1], [9, 9]], 3)
 EDITS = {
     "add_stroke": lambda lib, pid, ids, lay: lib.add_stroke(pid, lay[1], DOT),
+    "paste": lambda lib, pid, ids, lay: lib.add_strokes(pid, lay[2], [DOT, DOT.translated(5, 5)], "paste"),
     "delete_strokes": lambda lib, pid, ids, lay: lib.delete_strokes(ids[:2]),
     "erase_split": lambda lib, pid, ids, lay: lib.erase(pid, np.array([[30, 80], [30, 160]]), 3),
     "erase_whole": lambda lib, pid, ids, lay: lib.erase(pid, np.array([[30, 80], [30, 160]]), 3, "whole"),

@@ -35,6 +35,7 @@ from .library_panel import LibraryPanel, thumbnail
 from .qt_jobs import QtJobs
 from .replay import Replay
 from .settings_dialog import SettingsDialog
+from .stroke_clipboard import StrokeClipboard
 from .tools import TOOLS, ToolOptions
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         jobs_dock = self._dock("Jobs", self.jobs_panel, Qt.BottomDockWidgetArea)
         self.docks = {d.windowTitle(): d for d in (*docks, jobs_dock)}
         self.canvas.setMinimumSize(320, 200)  # the page keeps some room; the docks give way first
+        self.clip = StrokeClipboard(self.canvas, self.editor, lambda m: self.statusBar().showMessage(m, 6000))
         self._build_actions()
         self._build_menus()
         self._build_toolbars()
@@ -148,6 +150,12 @@ class MainWindow(QMainWindow):
         self.export_action = self._act("Export…", self.export_dialog, "Ctrl+E")
         self.settings_action = self._act("Settings…", self.settings_dialog, QKeySequence.Preferences)
         self.quit_action = self._act("Quit", self.close, QKeySequence.Quit)
+        self.cut_action = self._act("Cut", self.clip.cut, QKeySequence.Cut,
+                                    "Copy the selected strokes, then delete them")
+        self.copy_action = self._act("Copy", self.clip.copy, QKeySequence.Copy,
+                                     "Copy the selected strokes: ink for inknotes, a picture elsewhere")
+        self.paste_action = self._act("Paste", self.clip.paste, QKeySequence.Paste,
+                                      "Paste copied strokes onto this page's current ink layer")
         self.delete_action = self._act("Delete strokes", self.delete_selection, QKeySequence.Delete)
         self.delete_action.setShortcuts([QKeySequence(QKeySequence.Delete), QKeySequence(Qt.Key_Backspace)])
         self.select_all_action = self._act("Select all", self.select_all, QKeySequence.SelectAll)
@@ -181,7 +189,9 @@ class MainWindow(QMainWindow):
                   self.settings_action, None, self.quit_action):
             f.addSeparator() if a is None else f.addAction(a)
         e = m.addMenu("&Edit")
-        for a in (self.undo_action, self.redo_action, None, self.select_all_action, self.deselect_action,
+        for a in (self.undo_action, self.redo_action, None,
+                  self.cut_action, self.copy_action, self.paste_action, None,
+                  self.select_all_action, self.deselect_action,
                   self.delete_action,
                   self.recolor_sel_action, self.width_action, self.merge_action):
             e.addSeparator() if a is None else e.addAction(a)

@@ -614,27 +614,42 @@ class Library:
 
     # ---------------------------------------------------------------- edit commands
     def add_stroke(self, page_id: int, layer_id: int, stroke: Stroke, tool: str = "pen") -> int:
-        blob = spatial.encode(stroke)
+        (sid,) = self.add_strokes(page_id, layer_id, [stroke], tool)
+        return sid
 
-        def tx(c: Connection) -> int:
+    def add_strokes(self, page_id: int, layer_id: int, strokes: list[Stroke], tool: str = "pen") -> list[int]:
+        """Put strokes on top of a layer, in their order, as one undo step ("Draw stroke" for
+        one pen stroke, "Paste N strokes" for what came from the clipboard: ``tool="paste"``)."""
+        blobs = [spatial.encode(s) for s in strokes]
+
+        def tx(c: Connection) -> list[int]:
             layer = self._layer_row(c, layer_id)
             if layer["page_id"] != int(page_id):
                 raise self._err(f"Layer {layer_id} is not on page {page_id}.")
             if layer["locked"]:
                 raise self._err(f"The layer {layer['name']} is locked; unlock it to draw on it.")
+            if not blobs:
+                return []
             z = _next_z(c, layer_id)
-            (sid,) = _insert_strokes(c, int(page_id), int(layer_id), [blob], [stroke.color], [z], tool)
-            rec = cmds.Recorder(c, "add_stroke", "Draw stroke")
-            rec.inserted("strokes", sid)
+            ids = _insert_strokes(c, int(page_id), int(layer_id), blobs, [s.color for s in strokes],
+                                  [z + k for k in range(len(blobs))], tool)
+            if tool == "paste":
+                desc = _plural(len(ids), "Paste {} stroke")
+            else:
+                desc = "Draw stroke" if len(ids) == 1 else _plural(len(ids), "Draw {} stroke")
+            rec = cmds.Recorder(c, "add_stroke", desc)
+            for sid in ids:
+                rec.inserted("strokes", sid)
             rec.finish()
-            return sid
+            return ids
         return self._write(tx)
 
-    def delete_strokes(self, ids: list[int]) -> None:
+    def delete_strokes(self, ids: list[int], verb: str = "Delete") -> None:
+        """Delete strokes as one undo step, named "<verb> N strokes" (the Edit menu's Cut)."""
         def tx(c: Connection) -> None:
             live = _live_ids(c, ids)
             if live:
-                rec = cmds.Recorder(c, "delete_strokes", _plural(len(live), "Delete {} stroke"))
+                rec = cmds.Recorder(c, "delete_strokes", _plural(len(live), verb + " {} stroke"))
                 for sid in live:
                     rec.update("strokes", sid, {"deleted": 0}, {"deleted": 1})
                 rec.finish()
