@@ -3,6 +3,7 @@ search box over recognised text that jumps to the page and highlights the word."
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -215,17 +216,26 @@ class LibraryPanel(QWidget):
             item = item.parent()
         return item.data(0, ID)
 
-    def select(self, kind: str, ident: Any, emit: bool = True) -> bool:
+    def _items(self) -> Iterator[QTreeWidgetItem]:
+        """Every row of the list, top to bottom: each notebook, then its pages."""
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
-            for item in [top] + [top.child(j) for j in range(top.childCount())]:
-                if item.data(0, KIND) == kind and item.data(0, ID) == ident:
-                    self.tree.blockSignals(not emit)
-                    self.tree.setCurrentItem(item)
-                    self.tree.blockSignals(False)
-                    self._update_buttons(item)
-                    return True
+            yield top
+            yield from (top.child(j) for j in range(top.childCount()))
+
+    def select(self, kind: str, ident: Any, emit: bool = True) -> bool:
+        for item in self._items():
+            if item.data(0, KIND) == kind and item.data(0, ID) == ident:
+                self.tree.blockSignals(not emit)
+                self.tree.setCurrentItem(item)
+                self.tree.blockSignals(False)
+                self._update_buttons(item)
+                return True
         return False
+
+    def listed_page_ids(self) -> list[int]:
+        """The pages in the order the list shows them, notebook by notebook."""
+        return [int(item.data(0, ID)) for item in self._items() if item.data(0, KIND) == "page"]
 
     def page_ids(self) -> list[int]:
         return [p.id for p in self.library.pages()] if self.library is not None else []

@@ -148,6 +148,10 @@ class MainWindow(QMainWindow):
                                        "Convert image files into pages")
         self.open_library_action = self._act("Open library…", self.open_library_dialog, "Ctrl+Shift+O")
         self.export_action = self._act("Export…", self.export_dialog, "Ctrl+E")
+        self.print_action = self._act("Print…", self.print_page, QKeySequence.Print,
+                                      "Print the page as it is shown: the scan if visible, then the ink")
+        self.next_page_action = self._act("Next page", lambda: self.step_page(1), "Ctrl+PgDown")
+        self.prev_page_action = self._act("Previous page", lambda: self.step_page(-1), "Ctrl+PgUp")
         self.settings_action = self._act("Settings…", self.settings_dialog, QKeySequence.Preferences)
         self.quit_action = self._act("Quit", self.close, QKeySequence.Quit)
         self.cut_action = self._act("Cut", self.clip.cut, QKeySequence.Cut,
@@ -185,7 +189,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         m = self.menuBar()
         f = m.addMenu("&File")
-        for a in (self.open_library_action, self.import_action, self.export_action, None,
+        for a in (self.open_library_action, self.import_action, self.export_action, self.print_action, None,
                   self.settings_action, None, self.quit_action):
             f.addSeparator() if a is None else f.addAction(a)
         e = m.addMenu("&Edit")
@@ -196,7 +200,8 @@ class MainWindow(QMainWindow):
                   self.recolor_sel_action, self.width_action, self.merge_action):
             e.addSeparator() if a is None else e.addAction(a)
         v = m.addMenu("&View")
-        for a in (self.fit_action, self.zoom100_action, self.zoom_in_action, self.zoom_out_action, None,
+        for a in (self.prev_page_action, self.next_page_action, None,
+                  self.fit_action, self.zoom100_action, self.zoom_in_action, self.zoom_out_action, None,
                   self.replay_action, None):
             v.addSeparator() if a is None else v.addAction(a)
         for dock in self.docks.values():  # show or hide each panel (no Ctrl+Alt keys: AltGr is that)
@@ -348,6 +353,31 @@ class MainWindow(QMainWindow):
         self.canvas.show_page(page_id, pool=self.jobs.pool if background else None)
         self.layers_panel.set_page(self.editor, page_id)
         self.canvas.active_layer_id = self.layers_panel.current_id()
+
+    def step_page(self, step: int) -> None:
+        """Show the next (``step`` 1) or previous (-1) page in the library list's order."""
+        pages = self.library_panel.listed_page_ids()
+        if not pages:
+            return
+        here = self.canvas.page_id
+        k = pages.index(here) + step if here in pages else 0
+        if not 0 <= k < len(pages):
+            end = "last" if step > 0 else "first"
+            self.statusBar().showMessage(f"This is the {end} page.", 4000)
+            return
+        self.show_page(pages[k], background=True)
+        self.library_panel.select("page", pages[k], emit=False)
+
+    def print_page(self) -> None:
+        if self.canvas.page_id is None:
+            self.statusBar().showMessage("Open a page to print it.", 4000)
+            return
+        from .printing import print_dialog
+        try:
+            if print_dialog(self, self.library, self.canvas.page_id):
+                self.statusBar().showMessage("Sent the page to the printer.", 6000)
+        except (OSError, InknotesError) as e:
+            QMessageBox.warning(self, "Print", str(e))
 
     def _on_search_hit(self, page_id: int, box: Any) -> None:
         if page_id != self.canvas.page_id:

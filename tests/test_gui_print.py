@@ -1,0 +1,111 @@
+"""File → Print and page-by-page navigation in the desktop app (real Qt, offscreen)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QRectF  # noqa: E402
+from PySide6.QtGui import QImage, QPageLayout, QPainter  # noqa: E402
+from PySide6.QtPrintSupport import QPrinter  # noqa: E402
+
+from inknotes.ink import PageResult, Stroke  # noqa: E402
+from tests.test_gui import add_lines_page, user_dirs, window  # noqa: E402, F401 - fixtures
+
+__all__ = ["user_dirs", "window"]
+
+
+def scan_page(win) -> int:
+    """A 400 x 200 page whose scan is a red band across the left half, with one blue stroke
+    along the bottom right."""
+    img = np.full((200, 400, 3), 255, np.uint8)
+    img[:, :200] = (220, 30, 30)
+    ink = Stroke.from_points([[220, 170], [380, 170]], 8.0, color="#1f3fd0")
+    pid = win.library.add_page(PageResult(size=(400, 200), strokes=[ink], words=[], image=img,
+                                          source=Path("scan.png")))
+    win.library_panel.refresh()
+    win.show_page(pid)
+    return pid
+
+
+def painted(win, pid) -> np.ndarray:
+    from inknotes.gui.printing import paint_page
+    img = QImage(800, 800, QImage.Format_RGB888)
+    img.fill(0xFFFFFF)
+    p = QPainter(img)
+    paint_page(p, win.library, pid, QRectF(0, 0, 800, 800))
+    p.end()
+    ptr = img.constBits()
+    return np.frombuffer(ptr, np.uint8).reshape(800, img.bytesPerLine())[:, :2400].reshape(800, 800, 3).copy()
+
+
+def test_print_draws_the_page_as_shown_fitted_and_centred(window):
+    pid = scan_page(window)
+    a = painted(window, pid)  # 400 x 200 into 800 x 800: scale 2, centred at y 200..600
+    assert tuple(a[400, 100]) == pytest.approx((220, 30, 30), abs=3)  # the scan's red half
+    assert tuple(a[100, 100]) == (255, 255, 255)  # above the page: paper
+    assert a[540, 600, 2] > 150 and a[540, 600, 0] < 80  # the blue stroke at y 170 -> 200 + 340
+    scan = next(lay for lay in window.library.layers(pid) if lay.kind == "image")
+    window.library.set_layer_visible(scan.id, False)
+    b = painted(window, pid)
+    assert tuple(b[400, 100]) == (255, 255, 255)  # a hidden scan does not print
+    assert b[540, 600, 2] > 150
+    ink = next(lay for lay in window.library.layers(pid) if lay.kind == "ink")
+    window.library.set_layer_visible(ink.id, False)
+    assert (painted(window, pid) == 255).all()  # nothing visible, nothing printed
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_print_to_a_pdf_printer_gives_one_landscape_page_with_the_ink(window, tmp_path):
+    from inknotes.gui.printing import print_page, suggested_orientation
+    pid = scan_page(window)
+    printer = QPrinter(QPrinter.HighResolution)
+    printer.setOutputFormat(QPrinter.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "out.pdf"))
+    printer.setPageOrientation(suggested_orientation(window.library, pid))
+    assert suggested_orientation(window.library, pid) == QPageLayout.Landscape  # wider than tall
+    print_page(printer, window.library, pid)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "out.pdf")], capture_output=True, text=True).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M)
+    w, h = map(float, next(x for x in info.splitlines() if x.startswith("Page size")).split()[2:5:2])
+    assert w > h
+    pdf = str(tmp_path / "out.pdf")
+    subprocess.run(["pdftoppm", "-r", "20", "-png", pdf, str(tmp_path / "r")], check=True)
+    img = QImage(str(next(tmp_path.glob("r*.png")))).convertToFormat(QImage.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    arr = arr[:, :3 * img.width()].reshape(img.height(), img.width(), 3)
+    red = (arr[:, :, 0] > 180) & (arr[:, :, 1] < 90)
+    blue = (arr[:, :, 2] > 150) & (arr[:, :, 0] < 100)
+    assert red.sum() > 0.15 * red.size and blue.sum() > 0  # the scan and the ink both on paper
+    assert np.nonzero(blue)[1].mean() > np.nonzero(red)[1].mean()  # ink right of the red half
+
+
+def test_print_with_no_page_says_so(window):
+    window.print_action.trigger()
+    assert window.statusBar().currentMessage() == "Open a page to print it."
+
+
+def test_next_and_previous_page_walk_the_library_list_and_stop_at_the_ends(window):
+    first = add_lines_page(window, 1)
+    second = add_lines_page(window, 2)
+    third = add_lines_page(window, 3)
+    order = window.library_panel.listed_page_ids()
+    assert sorted(order) == sorted([first, second, third])
+    window.show_page(order[0])
+    seen = [window.canvas.page_id]
+    for _ in range(3):
+        window.next_page_action.trigger()
+        seen.append(window.canvas.page_id)
+    assert seen == order + [order[-1]]
+    assert window.statusBar().currentMessage() == "This is the last page."
+    assert window.library_panel.current() == ("page", order[-1])  # the list follows
+    window.prev_page_action.trigger()
+    assert window.canvas.page_id == order[1]
