@@ -440,6 +440,23 @@ def test_settings_dialog_persists_choices(qtbot, user_dirs):
     assert again.theme.currentText() == "dark" and again.watch_enabled.isChecked()
 
 
+def test_settings_offer_inksight_only_once_a_model_is_set(qtbot, user_dirs, tmp_path):
+    from inknotes import settings
+    from inknotes.gui.settings_dialog import SettingsDialog
+
+    def inksight_enabled() -> bool:
+        dlg = SettingsDialog()
+        qtbot.addWidget(dlg)
+        return dlg.engine.model().item(dlg.engine.findText("inksight")).isEnabled()
+
+    settings.update(engine="tracer", inksight_model=None)
+    assert not inksight_enabled()  # greyed out, with a tooltip naming `inknotes model add`
+    settings.update(inksight_model=str(tmp_path))
+    assert inksight_enabled()
+    settings.update(engine="inksight", inksight_model=None)
+    assert inksight_enabled()  # chosen earlier: still shown as chosen, not silently changed
+
+
 def test_gui_subcommand_parses_library():
     import argparse
 

@@ -109,3 +109,22 @@ def test_next_and_previous_page_walk_the_library_list_and_stop_at_the_ends(windo
     assert window.library_panel.current() == ("page", order[-1])  # the list follows
     window.prev_page_action.trigger()
     assert window.canvas.page_id == order[1]
+
+
+def test_help_lists_every_shortcut_once_and_no_two_actions_share_keys(window):
+    from inknotes.gui.help_dialogs import ShortcutsDialog, shortcut_rows
+    menus = [a.menu() for a in window.menuBar().actions() if a.menu() is not None]
+    assert [m.title().replace("&", "") for m in menus][-1] == "Help"
+    actions = [a for m in menus for a in m.actions()]
+    rows = dict(shortcut_rows(actions))
+    assert rows["Copy"] == "Ctrl+C" and rows["Paste"] == "Ctrl+V" and rows["Print"] == "Ctrl+P"
+    assert rows["Next page"] == "Ctrl+PgDown"
+    for tool in window.tools.values():  # every tool's key is listed
+        assert tool.label in rows
+    keys = [k.toString() for a in window.findChildren(type(actions[0])) for k in a.shortcuts()
+            if not k.isEmpty() and a.isEnabled()]
+    clash = {k for k in keys if keys.count(k) > 1}
+    assert not clash, f"keys bound twice (Qt then runs neither): {clash}"
+    dlg = ShortcutsDialog(actions, window)
+    assert dlg.table.rowCount() == len(rows)
+    dlg.deleteLater()

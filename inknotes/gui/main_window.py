@@ -29,6 +29,7 @@ from ..errors import InknotesError
 from .canvas import PageCanvas
 from .editor import Editor
 from .export_dialog import ExportDialog, export_pages
+from .help_dialogs import ShortcutsDialog, show_about
 from .jobs_panel import JobsPanel
 from .layers_panel import LayersPanel
 from .library_panel import LibraryPanel, thumbnail
@@ -211,6 +212,9 @@ class MainWindow(QMainWindow):
         t = m.addMenu("&Tools")
         for a in self.tool_actions.values():
             t.addAction(a)
+        h = m.addMenu("&Help")
+        h.addAction(self._act("Keyboard shortcuts", self.shortcuts_dialog, QKeySequence.HelpContents))
+        h.addAction(self._act("About inknotes", lambda: show_about(self)))
 
     def _build_toolbars(self) -> None:
         tb = self.addToolBar("Tools")
@@ -367,6 +371,12 @@ class MainWindow(QMainWindow):
             return
         self.show_page(pages[k], background=True)
         self.library_panel.select("page", pages[k], emit=False)
+
+    def shortcuts_dialog(self) -> None:
+        menus = [a.menu() for a in self.menuBar().actions() if a.menu() is not None]
+        dlg = ShortcutsDialog([a for menu in menus for a in menu.actions()], self)
+        dlg.exec()
+        dlg.deleteLater()
 
     def print_page(self) -> None:
         if self.canvas.page_id is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,7 +47,14 @@ class SettingsDialog(QDialog):
         values = settings.load()
         self.engine = QComboBox()
         self.engine.addItems(engine_names())
-        self.engine.setCurrentText(values.get("engine") or "tracer")
+        current = values.get("engine") or "tracer"
+        self.engine.setCurrentText(current)
+        k = self.engine.findText("inksight")
+        if k >= 0 and not values.get("inksight_model"):
+            tip = "No InkSight model is set: run `inknotes model add DIR` with the downloaded model first"
+            self.engine.setItemData(k, tip, Qt.ToolTipRole)
+            if current != "inksight":  # a choice made before stays visible, not silently changed
+                self.engine.model().item(k).setEnabled(False)
         self.watch_enabled = QCheckBox("Convert new images that appear in the watch folder")
         self.watch_enabled.setChecked(bool(values.get("watch_enabled")))
         self.watch_folder = QLineEdit(values.get("watch_folder") or "")
