@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -425,3 +426,44 @@ def test_two_notebooks_cannot_share_a_name(lib):
         lib.rename_notebook(b, "Physics")
     lib.rename_notebook(a, "Physics")  # its own name again is no clash (and no undo step)
     assert sorted(n.name for n in lib.notebooks()) == ["Maths", "Physics"]
+
+
+def test_pages_move_between_and_within_notebooks_as_one_undo_step_each(lib):
+    a, b, c = (lib.add_page(line_page(), "Physics", created=t) for t in (10.0, 20.0, 30.0))
+    other = lib.add_page(line_page(), "Maths", created=5.0)
+    physics, maths = lib.page_info(a).notebook_id, lib.page_info(other).notebook_id
+
+    def order(nb):
+        return [p.id for p in lib.pages(nb)]
+
+    lib.move_page(c, physics, before=a)  # last to first
+    assert order(physics) == [c, a, b]
+    assert lib.undo_text() == f"Move page {c}"
+    lib.move_page(a, maths)  # to the end of another notebook
+    assert order(physics) == [c, b] and order(maths) == [other, a]
+    assert lib.undo_text() == f"Move page {a} to Maths"
+    lib.move_page(b, maths, before=other)
+    assert order(maths) == [b, other, a] and order(physics) == [c]
+    lib.undo()
+    lib.undo()
+    assert order(physics) == [c, a, b] and order(maths) == [other]
+    lib.undo()
+    assert order(physics) == [a, b, c]
+    lib.redo()
+    assert order(physics) == [c, a, b]
+    with pytest.raises(LibraryError, match="not in the notebook"):
+        lib.move_page(a, maths, before=b)
+
+
+def test_a_page_moves_between_pages_of_one_multi_page_file(lib):
+    first, second = (lib.add_page(replace(line_page(), page_index=i, page_count=2), "Scans", created=50.0)
+                     for i in range(2))
+    loose = lib.add_page(line_page(), "Scans", created=60.0)
+    nb = lib.page_info(first).notebook_id
+    lib.move_page(loose, nb, before=second)  # the two pages share one sort key
+    assert [p.id for p in lib.pages(nb)] == [first, loose, second]
+    lib.move_page(loose, nb, before=first)
+    assert [p.id for p in lib.pages(nb)] == [loose, first, second]
+    lib.undo()
+    lib.undo()
+    assert [p.id for p in lib.pages(nb)] == [first, second, loose]

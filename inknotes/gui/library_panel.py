@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QMessageBox,
     QPushButton,
     QTreeWidget,
@@ -25,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import InknotesError
+from .page_tree import ID, KIND, PageTree, step_target
 from .paths import render_strokes
 
 log = logging.getLogger(__name__)
 THUMB = 72
-KIND, ID = Qt.UserRole, Qt.UserRole + 1
 
 
 def thumbnail(size_wh: tuple[int, int], image: np.ndarray | None, strokes: Any,
@@ -86,7 +87,10 @@ class LibraryPanel(QWidget):
         self.results = QListWidget()
         self.results.setVisible(False)
         self.results.setMaximumHeight(160)
-        self.tree = QTreeWidget()
+        self.tree = PageTree()
+        self.tree.moveRequested.connect(self.move_page)
+        self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.setHeaderHidden(True)
         self.tree.setIconSize(QSize(THUMB, THUMB))
         self.tree.setEditTriggers(QTreeWidget.EditKeyPressed | QTreeWidget.SelectedClicked)
@@ -114,6 +118,9 @@ class LibraryPanel(QWidget):
         rename_key = QShortcut(QKeySequence(Qt.Key_F2), self.tree, context=Qt.WidgetShortcut)
         rename_key.activated.connect(self._rename_current)  # pages too, not only editable notebooks
         self.delete_button.clicked.connect(lambda: self.delete_current())
+        for keys, step in (("Alt+Up", -1), ("Alt+Down", 1)):
+            key = QShortcut(QKeySequence(keys), self.tree, context=Qt.WidgetShortcut)
+            key.activated.connect(lambda step=step: self.step_current(step))
 
     # ---- contents ------------------------------------------------------------------------
     def set_library(self, library: Any, editor: Any) -> None:
@@ -262,6 +269,45 @@ class LibraryPanel(QWidget):
         self.select("notebook", nid, emit=False)
         self.changed.emit()
         return nid
+
+    # ---- moving pages --------------------------------------------------------------------
+    def move_page(self, page_id: int, notebook_id: int, before: int | None = None) -> None:
+        """Move a page (a drop, Alt+Up/Down or the menu) through the library, one undo step."""
+        self.editor.apply(self.library.move_page, page_id, notebook_id, before)
+        self.refresh()
+        self.select("page", page_id, emit=False)
+        self.changed.emit()
+
+    def step_current(self, step: int) -> None:
+        item = self.tree.currentItem()
+        if item is None or item.data(0, KIND) != "page":
+            return
+        where = step_target(item, step)
+        if where is None:
+            self.message.emit(f"This page is already {'first' if step < 0 else 'last'} in its notebook.")
+            return
+        self.move_page(int(item.data(0, ID)), *where)
+
+    def _context_menu(self, pos: Any) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        self.tree.setCurrentItem(item)
+        menu = QMenu(self)
+        if item.data(0, KIND) == "page":
+            page = int(item.data(0, ID))
+            into = menu.addMenu("Move to notebook")
+            here = item.parent().data(0, ID) if item.parent() is not None else None
+            for nb in self.library.notebooks():
+                a = into.addAction(nb.name, lambda nb=nb.id: self.move_page(page, nb))
+                a.setEnabled(nb.id != here)
+            menu.addAction("Move up", lambda: self.step_current(-1), QKeySequence("Alt+Up"))
+            menu.addAction("Move down", lambda: self.step_current(1), QKeySequence("Alt+Down"))
+            menu.addSeparator()
+        if item.data(0, ID) is not None:
+            menu.addAction("Rename", self._rename_current, QKeySequence(Qt.Key_F2))
+            menu.addAction("Delete", lambda: self.delete_current(), QKeySequence(QKeySequence.Delete))
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def _rename_current(self) -> None:
         item = self.tree.currentItem()

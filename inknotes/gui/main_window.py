@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.library_panel.searchHit.connect(self._on_search_hit)
         self.library_panel.searchCleared.connect(self.canvas.clear_highlight)
         self.library_panel.changed.connect(self._on_library_changed)
+        self.library_panel.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.layers_panel.activeLayerChanged.connect(lambda lid: setattr(self.canvas, "active_layer_id", lid))
         self.editor.changed.connect(self._on_edited)
         self.editor.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))

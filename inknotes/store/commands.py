@@ -22,7 +22,7 @@ TRIM_BATCH = 100
 COLUMNS = {
     "strokes": {"deleted", "color", "tool", "layer_id", "z", "n", "data", "x0", "y0", "x1", "y1"},
     "layers": {"deleted", "name", "visible", "locked", "ord", "opacity"},
-    "pages": {"deleted", "notebook_id", "source_name"},
+    "pages": {"deleted", "notebook_id", "source_name", "created"},
     "notebooks": {"deleted", "name"},
 }
 

@@ -460,6 +460,46 @@ class Library:
                 rec.finish()
         self._write(tx)
 
+    def move_page(self, page_id: int, notebook_id: int, before: int | None = None) -> None:
+        """Put a page into a notebook (its own or another), just before the page ``before`` of
+        that notebook, or last; one undo step. Pages sort by their ``created`` key, so this
+        sets the moved page's key between its new neighbours' (renumbering the notebook's keys,
+        in their order, where neighbours share one: the pages of one multi-page file)."""
+        def tx(c: Connection) -> None:
+            row = c.execute(text("SELECT notebook_id, created, source_name FROM pages "
+                                 "WHERE id = :p AND deleted = 0"), {"p": int(page_id)}).first()
+            if row is None:
+                raise self._err(f"Page {page_id} is not in the library.")
+            target = self._notebook_row(c, notebook_id)
+            rest = [(int(r[0]), float(r[1])) for r in c.execute(text(
+                "SELECT id, created FROM pages WHERE notebook_id = :nb AND deleted = 0 AND id != :p "
+                "ORDER BY created, page_index, id"), {"nb": int(notebook_id), "p": int(page_id)})]
+            ids = [i for i, _ in rest]
+            if before is not None and int(before) not in ids:
+                raise self._err(f"Page {before} is not in the notebook {target[1]}.")
+            k = ids.index(int(before)) if before is not None else len(ids)
+            order = ids[:k] + [int(page_id)] + ids[k:]
+            keys = dict(rest)
+            keys[int(page_id)] = float(row[1])
+            new = _sort_keys([keys[i] for i in order], k)
+            changes = {i: v for i, v in zip(order, new, strict=True) if v != keys[i]}
+            if not changes and int(notebook_id) == int(row[0]):
+                return  # already there
+            elsewhere = int(notebook_id) != int(row[0])
+            desc = f"Move page {row[2] or page_id}" + (f" to {target[1]}" if elsewhere else "")
+            rec = cmds.Recorder(c, "move_page", desc)
+            for i in order:
+                before_v: dict[str, Any] = {}
+                after_v: dict[str, Any] = {}
+                if i in changes:
+                    before_v["created"], after_v["created"] = keys[i], changes[i]
+                if i == int(page_id) and elsewhere:
+                    before_v["notebook_id"], after_v["notebook_id"] = int(row[0]), int(notebook_id)
+                if after_v:
+                    rec.update("pages", i, before_v, after_v)
+            rec.finish()
+        self._write(tx)
+
     def delete_page(self, page_id: int) -> None:
         def tx(c: Connection) -> None:
             name = c.execute(text("SELECT source_name FROM pages WHERE id = :p AND deleted = 0"),
@@ -1067,6 +1107,28 @@ def _rows(c: Connection, ids: list[int]) -> list[Any]:
 
 def _live_ids(c: Connection, ids: list[int]) -> list[int]:
     return [r[0] for r in _rows(c, ids)]
+
+
+def _sort_keys(keys: list[float], k: int) -> list[float]:
+    """Sort keys for pages in the order given, where only ``keys[k]`` (a page being moved) may be
+    out of place: it gets a key between its neighbours'; when they are equal (or none fits
+    between two floats), every key from there on is nudged up just enough to be increasing."""
+    out = list(keys)
+    lo = out[k - 1] if k > 0 else None
+    hi = out[k + 1] if k + 1 < len(out) else None
+    if (lo is None or out[k] > lo) and (hi is None or out[k] < hi):
+        return out
+    if lo is None:
+        out[k] = hi - 1.0
+    elif hi is None:
+        out[k] = lo + 1.0
+    elif lo < (lo + hi) / 2 < hi:
+        out[k] = (lo + hi) / 2
+    else:  # between two pages sharing a key: just after them, the pages after nudged along
+        out[k] = lo
+        for j in range(k, len(out)):
+            out[j] = max(out[j], out[j - 1] + 1e-3)
+    return out
 
 
 def _plural(n: int, pattern: str) -> str:

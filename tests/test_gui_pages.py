@@ -1,4 +1,5 @@
-"""File → Print and page-by-page navigation in the desktop app (real Qt, offscreen)."""
+"""Pages in the desktop app (real Qt, offscreen): printing, going page to page, moving pages
+between and within notebooks, and the Help menu's shortcut list."""
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QRectF  # noqa: E402
+from PySide6.QtCore import QRectF, Qt  # noqa: E402
 from PySide6.QtGui import QImage, QPageLayout, QPainter  # noqa: E402
 from PySide6.QtPrintSupport import QPrinter  # noqa: E402
 
@@ -128,3 +129,61 @@ def test_help_lists_every_shortcut_once_and_no_two_actions_share_keys(window):
     dlg = ShortcutsDialog(actions, window)
     assert dlg.table.rowCount() == len(rows)
     dlg.deleteLater()
+
+
+def test_pages_move_by_drop_by_keys_and_by_menu_and_undo(window, qtbot):
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from inknotes.gui.page_tree import ID, KIND, drop_target
+    lib, panel = window.library, window.library_panel
+    a, b, c = (lib.add_page(PageResult(size=(100, 100), strokes=[], words=[], source=Path(f"{n}.png")),
+                            "Physics", created=t) for n, t in (("a", 1.0), ("b", 2.0), ("c", 3.0)))
+    maths = panel.new_notebook("Maths")
+    panel.refresh()
+
+    def names():
+        return [lib.page_info(p).source_name for p in panel.listed_page_ids()]
+
+    assert names() == ["a.png", "b.png", "c.png"]
+    items = {it.data(0, ID): it for it in panel._items() if it.data(0, KIND) == "page"}
+    # dropping c above a puts it first; dropping onto a notebook puts it last there
+    assert drop_target(items[a], QAbstractItemView.AboveItem)[1] == a
+    assert drop_target(items[a], QAbstractItemView.BelowItem)[1] == b
+    nb_item = next(it for it in panel._items() if it.data(0, KIND) == "notebook" and it.data(0, ID) == maths)
+    assert drop_target(nb_item, QAbstractItemView.OnItem) == (maths, None)
+    panel.tree.moveRequested.emit(c, *drop_target(items[a], QAbstractItemView.AboveItem))
+    assert names() == ["c.png", "a.png", "b.png"]
+    panel.select("page", a)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    panel.tree.setFocus()
+    qtbot.keyClick(panel.tree, Qt.Key_Up, Qt.AltModifier)
+    assert names() == ["a.png", "c.png", "b.png"] and panel.current() == ("page", a)
+    qtbot.keyClick(panel.tree, Qt.Key_Up, Qt.AltModifier)  # already first: says so
+    assert "already first" in window.statusBar().currentMessage()
+    panel.move_page(b, maths)
+    assert lib.page_info(b).notebook == "Maths" and names() == ["a.png", "c.png", "b.png"]
+    assert [p.id for p in lib.pages(maths)] == [b]
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    panel.refresh()
+    assert names() == ["a.png", "b.png", "c.png"] and lib.page_info(b).notebook == "Physics"
+
+
+def test_a_page_dropped_on_another_goes_before_it_and_qt_moves_no_row_itself(window, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF
+    from PySide6.QtGui import QDropEvent
+
+    from inknotes.gui.page_tree import ID, KIND
+    lib, panel = window.library, window.library_panel
+    a, b = (lib.add_page(PageResult(size=(100, 100), strokes=[], words=[], source=Path(f"{n}.png")),
+                         "Physics", created=t) for n, t in (("a", 1.0), ("b", 2.0)))
+    panel.refresh()
+    items = {it.data(0, ID): it for it in panel._items() if it.data(0, KIND) == "page"}
+    panel.tree.setCurrentItem(items[b])  # the row being dragged
+    centre = QPointF(panel.tree.visualItemRect(items[a]).center())
+    with qtbot.waitSignal(panel.tree.moveRequested) as sig:
+        panel.tree.dropEvent(QDropEvent(centre, Qt.MoveAction, QMimeData(), Qt.LeftButton, Qt.NoModifier))
+    assert sig.args[0] == b and sig.args[2] == a
+    assert [lib.page_info(p).source_name for p in panel.listed_page_ids()] == ["b.png", "a.png"]
