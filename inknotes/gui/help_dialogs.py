@@ -27,15 +27,26 @@ online handwriting set (CC BY 4.0; Guyon et al., ICPR 1994). Text recognition by
 (Apache License 2.0); windows by Qt (LGPL 3).</p>"""
 
 
+# keys that belong to one widget, not to a menu action
+WIDGET_KEYS = [
+    ("Pan the page (hold, then drag)", "Space"),
+    ("Zoom around the pointer (on the page)", "Wheel"),
+    ("Scroll the page sideways", "Shift+Wheel"),
+    ("Rename the page or notebook (library list)", "F2"),
+    ("Move the page up / down (library list)", "Alt+Up, Alt+Down"),
+]
+
+
 def shortcut_rows(actions: Iterable[QAction]) -> list[tuple[str, str]]:
-    """(what, keys) for each action that has keys, in menu order, without duplicates."""
+    """(what, keys) for each action that has keys, in menu order, without duplicates, then the
+    keys of single widgets."""
     rows: list[tuple[str, str]] = []
     for a in actions:
         keys = ", ".join(k.toString(QKeySequence.NativeText) for k in a.shortcuts() if not k.isEmpty())
         what = a.text().replace("&", "").rstrip("…")
         if keys and (what, keys) not in rows:
             rows.append((what, keys))
-    return rows
+    return rows + WIDGET_KEYS
 
 
 class ShortcutsDialog(QDialog):
