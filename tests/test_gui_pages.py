@@ -187,3 +187,27 @@ def test_a_page_dropped_on_another_goes_before_it_and_qt_moves_no_row_itself(win
         panel.tree.dropEvent(QDropEvent(centre, Qt.MoveAction, QMimeData(), Qt.LeftButton, Qt.NoModifier))
     assert sig.args[0] == b and sig.args[2] == a
     assert [lib.page_info(p).source_name for p in panel.listed_page_ids()] == ["b.png", "a.png"]
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="pdfinfo (poppler-utils) is not installed")
+def test_export_of_the_notebook_makes_one_pdf_of_its_pages_only(window, tmp_path):
+    lib = window.library
+    for n in range(2):
+        lib.add_page(PageResult(size=(200, 100), strokes=[Stroke.from_points([[10, 50], [190, 50]], 3.0)],
+                                words=[], source=Path(f"phys{n}.png")), "Physics", created=float(n))
+    other = lib.add_page(PageResult(size=(200, 100), strokes=[], words=[], source=Path("m.png")), "Maths")
+    window.library_panel.refresh()
+    window.show_page(lib.pages(lib.page_info(other).notebook_id)[0].id)
+    dlg = window.make_export_dialog()
+    assert dlg.scope_notebook.text() == "Notebook Maths (1)"
+    window.show_page(next(p.id for p in lib.pages() if p.notebook == "Physics"))
+    dlg = window.make_export_dialog()
+    assert dlg.scope_notebook.text() == "Notebook Physics (2)"
+    dlg.scope_notebook.setChecked(True)
+    dlg.folder.setText(str(tmp_path))
+    dlg.format.setCurrentIndex(dlg.format.findData("pdf"))
+    (pdf,) = dlg.export_now()
+    assert pdf.name == "Physics.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert re.search(r"^Pages:\s+2$", info, re.M)
+    dlg.deleteLater()

@@ -67,6 +67,14 @@ def test_export_writes_edited_strokes_with_unique_names(library, tmp_path, capsy
     assert len(traces) == 3  # 4 converted, 1 deleted in the library
 
 
+def test_export_of_one_notebook_writes_only_its_pages(library, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["export", "--library", str(library), "--notebook", "Inbox", "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["monday.inkml", "tuesday.inkml"]
+    assert main(["export", "--library", str(library), "--notebook", "Work", "-o", str(out)]) == 1
+    assert "no notebook named 'Work'" in capsys.readouterr().err
+
+
 def test_export_reports_a_missing_page_and_goes_on(library, tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["export", "--library", str(library), "--page", "2", "--page", "99", "--format", "inkml",

@@ -1,5 +1,5 @@
-"""Export dialog: this page, the selection, or all pages, as PDF, InkML, SVG, PNG or .xopp,
-with or without the scan underneath. ``export_pages`` is plain code (no widgets), so the
+"""Export dialog: this page, the selection, the page's notebook or all pages, as PDF, InkML,
+SVG, PNG or .xopp, with or without the scan underneath. ``export_pages`` is plain code (no widgets), so the
 dialog can run it as a background job and tests can call the same path."""
 from __future__ import annotations
 
@@ -52,12 +52,18 @@ def export_pages(library: Any, fmt: str, folder: str | Path, *, scope: str = "pa
                  background: bool = False, progress: Any = None) -> list[Path]:
     """Write the chosen pages into ``folder``; returns the files written.
 
-    ``scope`` is "page", "selection" or "all". All pages as PDF make one multi-page file.
+    ``scope`` is "page", "selection", "notebook" (the page's notebook) or "all". All pages, or a
+    notebook's, as PDF make one multi-page file named after the library or the notebook.
     """
     folder = check_writable_dir(folder)
     ext = "xopp" if fmt == "xopp" else fmt
+    book = None
     if scope == "all":
         ids = [p.id for p in library.pages()]
+    elif scope == "notebook" and page_id is not None:
+        info = library.page_info(page_id)
+        book = info.notebook
+        ids = [p.id for p in library.pages(info.notebook_id)]
     elif page_id is None:
         raise OutputError("Open a page before exporting it.", folder)
     else:
@@ -71,8 +77,8 @@ def export_pages(library: Any, fmt: str, folder: str | Path, *, scope: str = "pa
         results.append((pid, res))
         if progress:
             progress(n + 1, len(ids) + 1)
-    if scope == "all" and fmt == "pdf":
-        out = folder / f"{_safe(library.name)}.pdf"
+    if scope in ("all", "notebook") and fmt == "pdf":
+        out = folder / f"{_safe(library.name if book is None else book)}.pdf"
         return [write_pdf_pages([r for _, r in results], out, background=background)]
     written: list[Path] = []
     used: set[str] = set()
@@ -99,10 +105,14 @@ class ExportDialog(QDialog):
         self.scope_page = QRadioButton("This page")
         self.scope_selection = QRadioButton(f"Selection ({len(self.selection)} strokes)")
         self.scope_all = QRadioButton(f"All pages ({len(library.pages())})")
+        info = library.page_info(page_id) if page_id is not None else None
+        count = len(library.pages(info.notebook_id)) if info is not None else 0
+        self.scope_notebook = QRadioButton(f"Notebook {info.notebook} ({count})" if info else "Notebook")
         self.scopes = QButtonGroup(self)
-        for b in (self.scope_page, self.scope_selection, self.scope_all):
+        for b in (self.scope_page, self.scope_selection, self.scope_notebook, self.scope_all):
             self.scopes.addButton(b)
         self.scope_page.setEnabled(page_id is not None)
+        self.scope_notebook.setEnabled(page_id is not None)
         self.scope_selection.setEnabled(bool(self.selection))
         (self.scope_selection if self.selection else self.scope_page if page_id is not None
          else self.scope_all).setChecked(True)
@@ -119,7 +129,7 @@ class ExportDialog(QDialog):
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
         scope_box = QVBoxLayout()
-        for b in (self.scope_page, self.scope_selection, self.scope_all):
+        for b in (self.scope_page, self.scope_selection, self.scope_notebook, self.scope_all):
             scope_box.addWidget(b)
         form = QFormLayout()
         form.addRow("Export", scope_box)
@@ -142,6 +152,8 @@ class ExportDialog(QDialog):
     def scope(self) -> str:
         if self.scope_all.isChecked():
             return "all"
+        if self.scope_notebook.isChecked():
+            return "notebook"
         return "selection" if self.scope_selection.isChecked() else "page"
 
     def options(self) -> dict[str, Any]:

@@ -14,8 +14,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..argtypes import at_least
+
+if TYPE_CHECKING:
+    from .library import Library, PageInfo
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--page", type=int, action="append", metavar="N", help="page id (repeatable)")
     which.add_argument("--all", action="store_true", help="every page")
+    which.add_argument("--notebook", metavar="NAME", help="every page of this notebook")
     p.add_argument("-f", "--format", default="inkml",
                    help="comma-separated formats: inkml, pdf, svg, png, xopp (default: inkml)")
     p.add_argument("-o", "--output", default=".", metavar="DIR",
@@ -216,17 +221,22 @@ def cmd_pages(args: argparse.Namespace) -> int:
     from .library import Library
 
     with Library.open(_library_path(args), create=False) as lib:
-        pages = lib.pages()
-        if args.notebook is not None:
-            pages = [p for p in pages if p.notebook == args.notebook]
-            names = [n.name for n in lib.notebooks()]
-            if not pages and args.notebook not in names:
-                _report(None, f"There is no notebook named {args.notebook!r}; "
-                              f"the notebooks are {', '.join(names) or 'none yet'}.")
-                return 1
+        pages = lib.pages() if args.notebook is None else _notebook_pages(lib, args.notebook)
+        if pages is None:
+            return 1
         for p in pages:
             print(f"{p.id}\t{p.notebook}\t{p.source_name or '-'}\t{p.stroke_count}")
     return 0
+
+
+def _notebook_pages(lib: Library, name: str) -> list[PageInfo] | None:
+    """The pages of the notebook called ``name``, or None (said, with the names there are)."""
+    books = {n.name: n.id for n in lib.notebooks()}
+    if name not in books:
+        _report(None, f"There is no notebook named {name!r}; "
+                      f"the notebooks are {', '.join(books) or 'none yet'}.")
+        return None
+    return lib.pages(books[name])
 
 
 def export_names(pages: list[tuple[int, str]]) -> dict[int, str]:
@@ -251,7 +261,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     formats, out_dir = plan
     failed = 0
     with Library.open(_library_path(args), create=False) as lib:
-        ids = [p.id for p in lib.pages()] if args.all else list(dict.fromkeys(args.page))
+        if args.notebook is not None:
+            chosen = _notebook_pages(lib, args.notebook)
+            if chosen is None:
+                return 1
+            ids = [p.id for p in chosen]
+        else:
+            ids = [p.id for p in lib.pages()] if args.all else list(dict.fromkeys(args.page))
         results = []
         for pid in ids:
             try:
