@@ -26,10 +26,8 @@ def drop_target(target: QTreeWidgetItem | None, where: Any) -> tuple[int, int | 
     notebook = target.parent()
     if notebook is None or notebook.data(0, ID) is None:
         return None
-    siblings = _pages_of(notebook)
-    k = siblings.index(target) + (1 if where == QAbstractItemView.BelowItem else 0)
-    before = siblings[k].data(0, ID) if k < len(siblings) else None
-    return int(notebook.data(0, ID)), None if before is None else int(before)
+    below = 1 if where == QAbstractItemView.BelowItem else 0
+    return _slot(notebook, _pages_of(notebook).index(target) + below)
 
 
 def step_target(page: QTreeWidgetItem, step: int) -> tuple[int, int | None] | None:
@@ -42,9 +40,13 @@ def step_target(page: QTreeWidgetItem, step: int) -> tuple[int, int | None] | No
     k = siblings.index(page)
     if not 0 <= k + step < len(siblings):
         return None
-    after = k + step + (1 if step > 0 else 0)  # the page it will sit in front of
-    before = siblings[after].data(0, ID) if after < len(siblings) else None
-    return int(notebook.data(0, ID)), None if before is None else int(before)
+    return _slot(notebook, k + step + (1 if step > 0 else 0))  # in front of the page there
+
+
+def _slot(notebook: QTreeWidgetItem, k: int) -> tuple[int, int | None]:
+    """(notebook id, id of its k-th page, or None past the last): a place to move a page to."""
+    siblings = _pages_of(notebook)
+    return int(notebook.data(0, ID)), int(siblings[k].data(0, ID)) if k < len(siblings) else None
 
 
 class PageTree(QTreeWidget):

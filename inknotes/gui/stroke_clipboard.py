@@ -20,7 +20,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from .. import clipboard
 from ..errors import InknotesError
 from ..ink import Stroke
-from .paths import render_strokes
+from .paths import render_strokes, rgba_to_pixmap
 
 IMAGE_MARGIN = 4  # px of transparent edge around the picture of the ink
 MAX_IMAGE_SIDE = 8000  # px: a picture larger than this is scaled down
@@ -33,9 +33,7 @@ def ink_image(strokes: list[Stroke]) -> QImage:
     x1, y1 = boxes[:, 2:].max(0) + IMAGE_MARGIN
     scale = min(1.0, MAX_IMAGE_SIDE / max(x1 - x0, y1 - y0, 1.0))
     size = (int(np.ceil((x1 - x0) * scale)), int(np.ceil((y1 - y0) * scale)))
-    img = np.ascontiguousarray(render_strokes(strokes, scale, size, origin=(float(x0), float(y0))))
-    h, w = img.shape[:2]
-    return QImage(img.data, w, h, 4 * w, QImage.Format_RGBA8888_Premultiplied).copy()
+    return rgba_to_pixmap(render_strokes(strokes, scale, size, origin=(float(x0), float(y0)))).toImage()
 
 
 class StrokeClipboard:
